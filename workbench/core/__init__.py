@@ -1,0 +1,1 @@
+"""The pure-JAX core: Variable, Layer, symbolic tensors and the model containers."""

@@ -1,0 +1,730 @@
+"""Layer: the Keras layer protocol over a pure-JAX core.
+
+A layer owns Variables (`add_weight`) and sublayers (tracked from its
+attributes). `__call__` builds it on first use, then runs `call`:
+
+* on KerasTensors it records a graph node (functional API);
+* inside another layer's call, or inside `stateless_call`, it runs directly;
+* at top level, after the first call, it runs one cached `jax.jit` of the pure
+  form, so calling a built model again on same-shaped inputs does not compile.
+
+`stateless_call(variables, ...)` is the pure function underneath: it reads
+weights from the given pytree, never from the layer, and returns the updated
+non-trainable state instead of assigning it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from workbench import constraints as constraints_mod
+from workbench import initializers as initializers_mod
+from workbench import regularizers as regularizers_mod
+from workbench.core import context, naming, rng, serialization, symbolic
+from workbench.core import dtype_policy as policies
+from workbench.core.variable import Variable, autocast_scope, current_stateless_scope, stateless_scope
+
+# Errors that mean a call needs concrete Python values: such layers run eagerly.
+_TRACE_ERRORS = (
+    jax.errors.ConcretizationTypeError,
+    jax.errors.TracerBoolConversionError,
+    jax.errors.TracerIntegerConversionError,
+    jax.errors.TracerArrayConversionError,
+)
+
+_INTERNAL = frozenset(
+    {"_inbound_nodes", "_jit_cache", "_trainable_variables", "_non_trainable_variables", "_losses"}
+)
+
+
+def _is_array(x) -> bool:
+    return isinstance(x, (jax.Array, np.ndarray, np.generic))
+
+
+def _shape_tree(x):
+    """Shapes of the arrays in x, with the same nesting (a tuple for one array)."""
+    if isinstance(x, (list, tuple)) and not hasattr(x, "shape"):
+        return type(x)(_shape_tree(v) for v in x) if isinstance(x, list) else tuple(_shape_tree(v) for v in x)
+    if isinstance(x, dict):
+        return {k: _shape_tree(v) for k, v in x.items()}
+    if x is None:
+        return None
+    return symbolic.shape_of(x)
+
+
+class Layer:
+    """Base class of every layer and model.
+
+    Subclass it and implement `build(input_shape)` (create weights with
+    `add_weight`) and `call(inputs, training=None, mask=None)`:
+
+    >>> class Scale(Layer):
+    ...     def build(self, input_shape):
+    ...         self.w = self.add_weight(shape=(input_shape[-1],), initializer="ones")
+    ...     def call(self, x):
+    ...         return x * self.w
+    """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.__module__.startswith("workbench."):
+            serialization.register_builtin(cls)
+
+    def __new__(cls, *args, **kwargs):
+        obj = object.__new__(cls)
+        d = obj.__dict__
+        d["_trainable_variables"] = []
+        d["_non_trainable_variables"] = []
+        d["_inbound_nodes"] = []
+        d["_jit_cache"] = {}
+        d["_losses"] = []
+        d["_trainable"] = True
+        d["built"] = False
+        d["_called"] = False
+        d["_jit_ok"] = True
+        d["_initialized"] = False
+        return obj
+
+    def __init__(
+        self,
+        *,
+        activity_regularizer=None,
+        trainable: bool = True,
+        dtype=None,
+        autocast: bool = True,
+        name: str | None = None,
+        **kwargs,
+    ):
+        input_dim = kwargs.pop("input_dim", None)
+        input_shape = (input_dim,) if input_dim is not None else kwargs.pop("input_shape", None)
+        batch_size = kwargs.pop("batch_size", None)
+        if kwargs:
+            raise ValueError(f"Unrecognized keyword arguments passed to {type(self).__name__}: {kwargs}")
+        if not isinstance(trainable, bool):
+            raise ValueError(f"Expected `trainable` to be a boolean, got trainable={trainable!r}.")
+        if name is not None and (not isinstance(name, str) or "/" in name):
+            raise ValueError(f"Layer name must be a string without '/', got {name!r}.")
+        self._input_shape_arg = None if input_shape is None else tuple(input_shape)
+        self._batch_size_arg = batch_size
+        self.name = name or naming.unique_name(naming.to_snake_case(type(self).__name__))
+        self._dtype_policy = policies.get(dtype)
+        self._trainable = trainable
+        self.autocast = autocast
+        self.activity_regularizer = regularizers_mod.get(activity_regularizer)
+        self.supports_masking = type(self).compute_mask is not Layer.compute_mask
+        self._build_shapes = None
+        self._output_shape_seen = None
+        self.__dict__["_initialized"] = True
+
+    # ------------------------------------------------------------------ tracking
+    def __setattr__(self, name, value):
+        if isinstance(value, Variable) and name not in _INTERNAL:
+            own = self.__dict__["_trainable_variables"] + self.__dict__["_non_trainable_variables"]
+            if not any(v is value for v in own):
+                (self._trainable_variables if value.trainable else self._non_trainable_variables).append(value)
+        object.__setattr__(self, name, value)
+
+    def _tracked_children(self) -> list[tuple[str, Layer]]:
+        """(key, sublayer) pairs in tracking order; keys name the path in `get_variables`."""
+        explicit = self.__dict__.get("_layers")
+        if explicit is not None:
+            return [(layer.name, layer) for layer in explicit]
+        out, seen = [], set()
+
+        def add(key, layer):
+            if id(layer) not in seen and layer is not self:
+                seen.add(id(layer))
+                out.append((key, layer))
+
+        for attr, value in self.__dict__.items():
+            if attr in _INTERNAL:
+                continue
+            if isinstance(value, Layer):
+                add(attr, value)
+            elif isinstance(value, (list, tuple)):
+                for i, v in enumerate(value):
+                    if isinstance(v, Layer):
+                        add(f"{attr}/{i}", v)
+            elif isinstance(value, dict):
+                for k, v in value.items():
+                    if isinstance(v, Layer):
+                        add(f"{attr}/{k}", v)
+        return out
+
+    @property
+    def _sublayers(self) -> list[Layer]:
+        return [layer for _, layer in self._tracked_children()]
+
+    def _flatten_layers(self, include_self: bool = True) -> list[Layer]:
+        out, seen = [], set()
+
+        def walk(layer):
+            if id(layer) in seen:
+                return
+            seen.add(id(layer))
+            out.append(layer)
+            for child in layer._sublayers:
+                walk(child)
+
+        walk(self)
+        return out if include_self else out[1:]
+
+    # ------------------------------------------------------------------ weights
+    @property
+    def dtype_policy(self) -> policies.DTypePolicy:
+        return self._dtype_policy
+
+    @property
+    def dtype(self) -> str:
+        """The variable dtype."""
+        return self._dtype_policy.variable_dtype
+
+    @property
+    def compute_dtype(self) -> str:
+        return self._dtype_policy.compute_dtype
+
+    @property
+    def variable_dtype(self) -> str:
+        return self._dtype_policy.variable_dtype
+
+    def add_weight(
+        self,
+        shape=None,
+        initializer=None,
+        dtype=None,
+        trainable: bool = True,
+        autocast: bool = True,
+        regularizer=None,
+        constraint=None,
+        name: str | None = None,
+        **kwargs,
+    ) -> Variable:
+        """Create a Variable owned by this layer (Keras' `add_weight`)."""
+        kwargs.pop("aggregation", None)
+        kwargs.pop("synchronization", None)
+        if kwargs:
+            raise ValueError(f"Unrecognized arguments to add_weight: {sorted(kwargs)}")
+        shape = () if shape is None else tuple(int(d) for d in shape)
+        dtype = jnp.dtype(dtype or self.variable_dtype)
+        if initializer is None:
+            initializer = "glorot_uniform" if policies.is_float(dtype) else "zeros"
+        init = initializers_mod.get(initializer)
+        value = init(shape, dtype=dtype) if callable(init) else init
+        value = jnp.asarray(value, dtype=dtype)
+        if tuple(value.shape) != shape:
+            raise ValueError(
+                f"Initializer for weight '{name}' of layer '{self.name}' returned shape "
+                f"{tuple(value.shape)}, expected {shape}."
+            )
+        var = Variable(value, name=name or "variable", trainable=trainable, autocast=autocast)
+        var.path = f"{self.name}/{var.name}"
+        var.regularizer = regularizers_mod.get(regularizer)
+        var.constraint = constraints_mod.get(constraint)
+        if trainable and not self._trainable:
+            var.trainable = False
+            var._was_trainable = True
+        (self._trainable_variables if var.trainable else self._non_trainable_variables).append(var)
+        return var
+
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        value = bool(value)
+        self._trainable = value
+        for v in self._trainable_variables:
+            v.trainable = value
+        for layer in self._sublayers:
+            layer.trainable = value
+        self._jit_cache.clear()
+
+    @property
+    def weights(self) -> list[Variable]:
+        """All weights, in Keras' order: own trainable, own non-trainable, then sublayers'."""
+        out, seen = [], set()
+        for w in self._trainable_variables + self._non_trainable_variables:
+            if id(w) not in seen:
+                seen.add(id(w))
+                out.append(w)
+        for layer in self._sublayers:
+            for w in layer.weights:
+                if id(w) not in seen:
+                    seen.add(id(w))
+                    out.append(w)
+        return out
+
+    variables = weights
+
+    @property
+    def trainable_weights(self) -> list[Variable]:
+        if not self._trainable:
+            return []
+        return [w for w in self.weights if w.trainable]
+
+    trainable_variables = trainable_weights
+
+    @property
+    def non_trainable_weights(self) -> list[Variable]:
+        if not self._trainable:
+            return self.weights
+        return [w for w in self.weights if not w.trainable]
+
+    non_trainable_variables = non_trainable_weights
+
+    def get_weights(self) -> list[np.ndarray]:
+        """The weights as NumPy arrays, in Keras' order."""
+        return [w.numpy() for w in self.weights]
+
+    def set_weights(self, weights) -> None:
+        """Set the weights from a list of arrays in Keras' order (as `get_weights` returns)."""
+        own = self.weights
+        weights = list(weights)
+        if len(weights) != len(own):
+            raise ValueError(
+                f"Layer '{self.name}' expects {len(own)} weights, but set_weights received "
+                f"{len(weights)}. Expected shapes: {[w.shape for w in own]}."
+            )
+        for var, value in zip(own, weights):
+            value = np.asarray(value)
+            if tuple(value.shape) != var.shape:
+                raise ValueError(
+                    f"Layer '{self.name}' weight '{var.path}' has shape {var.shape}, "
+                    f"but set_weights received shape {tuple(value.shape)}."
+                )
+        for var, value in zip(own, weights):
+            var.assign(np.asarray(value))
+
+    def count_params(self) -> int:
+        """Total number of scalars in the weights."""
+        if not self.built:
+            raise ValueError(
+                f"Layer '{self.name}' is not built yet, so it has no weights to count. "
+                "Call it on data or call build(input_shape) first."
+            )
+        return int(sum(w.size for w in self.weights))
+
+    @property
+    def losses(self) -> list:
+        """Regularisation penalties of the weights plus losses added in the last call."""
+        out = list(self._losses)
+        for layer in self._flatten_layers():
+            for w in layer._trainable_variables + layer._non_trainable_variables:
+                reg = getattr(w, "regularizer", None)
+                if reg is not None:
+                    out.append(reg(w.value))
+        return out
+
+    def add_loss(self, loss) -> None:
+        ctx = context.current()
+        if ctx is not None:
+            ctx.losses.append(loss)
+        else:
+            self._losses.append(loss)
+
+    # ------------------------------------------------------------------ pure form
+    def _variable_paths(self) -> list[tuple[str, Variable]]:
+        """(path, variable) for every weight, in `weights` order, paths unique."""
+        found: dict[int, str] = {}
+
+        def walk(layer, prefix):
+            used = set()
+            for w in layer._trainable_variables + layer._non_trainable_variables:
+                if id(w) in found:
+                    continue
+                key, i = w.name, 1
+                while key in used:
+                    key, i = f"{w.name}_{i}", i + 1
+                used.add(key)
+                found[id(w)] = prefix + key
+            for child_key, child in layer._tracked_children():
+                walk(child, f"{prefix}{child_key}/")
+
+        walk(self, "")
+        return [(found[id(w)], w) for w in self.weights]
+
+    def get_variables(self) -> dict:
+        """The weights as a plain pytree: {"trainable": {path: array}, "non_trainable": {...}}."""
+        trainable = {id(w) for w in self.trainable_weights}
+        out = {"trainable": {}, "non_trainable": {}}
+        for path, var in self._variable_paths():
+            out["trainable" if id(var) in trainable else "non_trainable"][path] = var._value
+        return out
+
+    def set_variables(self, variables: dict) -> None:
+        """Write a pytree shaped like `get_variables()` back into the weights."""
+        flat = _merge_sections(variables)
+        paths = self._variable_paths()
+        missing = [p for p, _ in paths if p not in flat]
+        if missing:
+            raise KeyError(f"set_variables: no value for {missing} in the given variables.")
+        for path, var in paths:
+            value = flat[path]
+            if tuple(np.shape(value)) != var.shape:
+                raise ValueError(
+                    f"set_variables: '{path}' has shape {var.shape}, got {tuple(np.shape(value))}."
+                )
+        for path, var in paths:
+            var._value = jnp.asarray(flat[path], dtype=var.dtype)
+
+    def stateless_call(self, variables: dict, *args, training: bool = False, rng=None,
+                       return_losses: bool = False, **kwargs):
+        """Run the layer as a pure function of `variables` (a `get_variables()` pytree).
+
+        Returns `(outputs, new_non_trainable)`, or `(outputs, new_non_trainable, losses)`
+        with `return_losses=True`. Nothing in the layer is modified, so this can be
+        wrapped in `jax.jit`, `jax.grad` or `jax.vmap`.
+        """
+        if not self.built:
+            raise ValueError(
+                f"'{self.name}' must be built before stateless_call: call it once on data "
+                "or call build(input_shape)."
+            )
+        flat = _merge_sections(variables)
+        mapping = {}
+        for path, var in self._variable_paths():
+            if path not in flat:
+                raise KeyError(
+                    f"stateless_call: variables has no entry '{path}'. Pass the pytree "
+                    "returned by model.get_variables()."
+                )
+            mapping[id(var)] = flat[path]
+        non_trainable = dict(variables.get("non_trainable", {}))
+        with stateless_scope(mapping) as scope, rng_scope(rng), context.call_context(training) as ctx:
+            outputs = self._run(args, dict(kwargs, training=training))
+            losses = list(ctx.losses)
+            for layer in self._flatten_layers():
+                for w in layer._trainable_variables + layer._non_trainable_variables:
+                    reg = getattr(w, "regularizer", None)
+                    if reg is not None:
+                        losses.append(reg(w.value))
+            paths = {id(v): p for p, v in self._variable_paths()}
+            for key, value in scope.updates.items():
+                if paths.get(key) in non_trainable:
+                    non_trainable[paths[key]] = value
+        if return_losses:
+            return outputs, non_trainable, losses
+        return outputs, non_trainable
+
+    # ------------------------------------------------------------------ building
+    def build(self, input_shape) -> None:
+        """Create the layer's weights for inputs of `input_shape` (override in subclasses)."""
+        self.built = True
+
+    def _maybe_build(self, args, kwargs) -> None:
+        if self.built:
+            return
+        shapes = _build_shapes(self, args, kwargs)
+        self._build_shapes = shapes
+        if type(self).build is not Layer.build:
+            try:
+                if isinstance(shapes, dict):
+                    self.build(**shapes)
+                else:
+                    self.build(shapes)
+            except (ValueError, TypeError) as e:
+                if self.name in str(e):
+                    raise
+                raise type(e)(
+                    f"Layer '{self.name}' ({type(self).__name__}) could not be built for input "
+                    f"shape {shapes}: {e}"
+                ) from e
+        self.built = True
+
+    def _needs_trace_build(self) -> bool:
+        return any(not layer.built for layer in self._flatten_layers())
+
+    # ------------------------------------------------------------------ calling
+    def call(self, *args, **kwargs):
+        raise NotImplementedError(f"Layer {type(self).__name__} does not implement call().")
+
+    def compute_mask(self, inputs, mask=None):
+        """The mask of the outputs; by default a layer that supports masking passes it on."""
+        if not self.supports_masking:
+            return None
+        return mask
+
+    def compute_output_shape(self, *args, **kwargs):
+        """Output shape(s) for the given input shape(s), found by tracing `call`."""
+        specs = jax.tree_util.tree_map(
+            lambda s: symbolic.KerasTensor(s, self.compute_dtype),
+            args,
+            is_leaf=lambda s: isinstance(s, tuple) and all(d is None or isinstance(d, int) for d in s),
+        )
+        out = self.compute_output_spec(*specs, **kwargs)
+        return jax.tree_util.tree_map(lambda t: t.shape, out, is_leaf=symbolic.is_keras_tensor)
+
+    def compute_output_spec(self, *args, **kwargs):
+        """Output KerasTensor(s) for KerasTensor inputs, found by tracing `call`."""
+        if not self.built:
+            self._maybe_build(args, kwargs)
+        variables = self.weights
+        values = {id(v): v._value for v in variables}
+
+        def fn(*a, **k):
+            with stateless_scope(values), rng_scope(jax.random.key(0)), context.call_context(k.get("training")):
+                return self._run(a, k)
+
+        return symbolic.eval_output_spec(fn, args, kwargs)
+
+    def __call__(self, *args, **kwargs):
+        if not self.__dict__.get("_initialized"):
+            raise RuntimeError(
+                f"{type(self).__name__}.__init__ must call super().__init__() before the layer is used."
+            )
+        if symbolic.any_symbolic((args, kwargs)):
+            return self._symbolic_call(args, kwargs)
+        args, kwargs = self._convert_inputs(args, kwargs)
+        eager = (
+            context.current() is not None
+            or current_stateless_scope() is not None
+            or not (self._called and self._jit_ok)
+            or any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves((args, kwargs)))
+        )
+        if eager:
+            with context.call_context(kwargs.get("training")) as ctx:
+                out = self._run(args, kwargs)
+                if context.current() is not None and len(_stack_depth()) == 1:
+                    self._losses = list(ctx.losses)
+            self._called = True
+            return out
+        return self._jitted_call(args, kwargs)
+
+    def _convert_inputs(self, args, kwargs):
+        """NumPy arrays and Python lists of numbers become jax arrays; floats take the compute dtype."""
+        compute = jnp.dtype(self.compute_dtype)
+
+        def convert(x):
+            if isinstance(x, np.ndarray) or (isinstance(x, jax.Array) and not isinstance(x, jax.core.Tracer)):
+                x = jnp.asarray(x)
+            if isinstance(x, jax.Array) and self.autocast and jnp.issubdtype(x.dtype, jnp.floating):
+                if x.dtype != compute and policies.is_float(compute):
+                    x = x.astype(compute)
+            return x
+
+        if args:
+            first = args[0]
+            if isinstance(first, (list, tuple)) and first and all(isinstance(v, (int, float)) for v in first):
+                first = jnp.asarray(first)
+            args = (jax.tree_util.tree_map(convert, first),) + tuple(
+                jax.tree_util.tree_map(convert, a) for a in args[1:]
+            )
+        kwargs = {k: (v if k == "mask" else jax.tree_util.tree_map(convert, v)) for k, v in kwargs.items()}
+        return args, kwargs
+
+    def _run(self, args, kwargs):
+        """Build if needed and call, resolving `training` and mixed-precision autocast."""
+        kwargs = dict(kwargs)
+        training = kwargs.pop("training", None)
+        ctx = context.current()
+        if training is None and ctx is not None:
+            training = ctx.training
+        params = _call_params(type(self))
+        if "training" in params:
+            kwargs["training"] = training
+        if "mask" in kwargs and kwargs["mask"] is None and "mask" not in params:
+            kwargs.pop("mask")
+        self._maybe_build(args, {k: v for k, v in kwargs.items() if k != "training"})
+        mixed = self.variable_dtype != self.compute_dtype
+        with context.call_context(training), autocast_scope(self.compute_dtype if mixed else None):
+            outputs = self.call(*args, **kwargs)
+            if self.activity_regularizer is not None:
+                for out in jax.tree_util.tree_leaves(outputs):
+                    self.add_loss(self.activity_regularizer(out))
+        if self._output_shape_seen is None:
+            self._output_shape_seen = jax.tree_util.tree_map(
+                lambda x: (None,) + tuple(np.shape(x))[1:], outputs
+            )
+        return outputs
+
+    def _symbolic_call(self, args, kwargs):
+        if not self.built:
+            self._maybe_build(args, kwargs)
+        if self._needs_trace_build():
+            # Sublayers created lazily in call(): run once on zeros to create every weight.
+            concrete = symbolic.map_keras_tensors(symbolic.concrete_zeros, (args, kwargs))
+            with context.call_context(False):
+                self._run(*concrete)
+        outputs = self.compute_output_spec(*args, **kwargs)
+        node_index = len(self._inbound_nodes)
+        tensors = symbolic.tree_keras_tensors(outputs)
+        for i, t in enumerate(tensors):
+            t._history = (self, node_index, i)
+            t.name = self.name if len(tensors) == 1 else f"{self.name}_{i}"
+        self._inbound_nodes.append(symbolic.Node(self, args, kwargs, outputs))
+        return outputs
+
+    def _jitted_call(self, args, kwargs):
+        variables = self.weights
+        training = kwargs.get("training")
+        leaves, treedef = jax.tree_util.tree_flatten((args, kwargs))
+        dynamic_pos = tuple(i for i, x in enumerate(leaves) if _is_array(x))
+        static = tuple((i, x) for i, x in enumerate(leaves) if i not in set(dynamic_pos))
+        try:
+            cache_key = (treedef, dynamic_pos, static, len(variables), bool(training))
+            hash(cache_key)
+        except TypeError:
+            return self._eager_fallback(args, kwargs)
+        fn = self._jit_cache.get(cache_key)
+        if fn is None:
+            fn = self._jit_cache[cache_key] = self._make_jitted(variables, treedef, dynamic_pos, static)
+        key = rng.next_key() if training else None
+        try:
+            outputs, updates = fn([v._value for v in variables], key, [leaves[i] for i in dynamic_pos])
+        except _TRACE_ERRORS:
+            self._jit_ok = False
+            warnings.warn(
+                f"'{self.name}' uses Python control flow on array values, so its calls run eagerly "
+                "(op by op) instead of as one compiled function.",
+                stacklevel=3,
+            )
+            return self._eager_fallback(args, kwargs)
+        for i, value in updates.items():
+            variables[i]._value = value
+        return outputs
+
+    def _eager_fallback(self, args, kwargs):
+        with context.call_context(kwargs.get("training")):
+            return self._run(args, kwargs)
+
+    def _make_jitted(self, variables, treedef, dynamic_pos, static):
+        n = treedef.num_leaves
+
+        def pure(values, key, dynamic):
+            leaves = [None] * n
+            for i, x in zip(dynamic_pos, dynamic):
+                leaves[i] = x
+            for i, x in static:
+                leaves[i] = x
+            args, kwargs = jax.tree_util.tree_unflatten(treedef, leaves)
+            mapping = {id(v): val for v, val in zip(variables, values)}
+            with stateless_scope(mapping) as scope, rng_scope(key), context.call_context(kwargs.get("training")):
+                outputs = self._run(args, kwargs)
+            index = {id(v): i for i, v in enumerate(variables)}
+            return outputs, {index[k]: val for k, val in scope.updates.items() if k in index}
+
+        return jax.jit(pure)
+
+    # ------------------------------------------------------------------ config
+    def get_config(self) -> dict:
+        """The constructor arguments that recreate this layer (without weights)."""
+        config = {"name": self.name, "trainable": self.trainable, "dtype": self._dtype_policy.get_config()}
+        if self._input_shape_arg is not None:
+            config["input_shape"] = list(self._input_shape_arg)
+        if self.activity_regularizer is not None:
+            config["activity_regularizer"] = regularizers_mod.serialize(self.activity_regularizer)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict):
+        config = dict(config)
+        if isinstance(config.get("dtype"), dict):
+            config["dtype"] = config["dtype"].get("config", config["dtype"]).get("name")
+        try:
+            return cls(**config)
+        except TypeError as e:
+            raise TypeError(
+                f"{cls.__name__}.from_config could not recreate the layer from {sorted(config)}: {e}. "
+                "A custom layer whose __init__ takes arguments must return them from get_config()."
+            ) from e
+
+    def get_build_config(self):
+        if self._build_shapes is None:
+            return None
+        return {"input_shape": _jsonable_shapes(self._build_shapes)}
+
+    def build_from_config(self, build_config) -> None:
+        if not build_config:
+            return
+        shapes = _tuple_shapes(build_config["input_shape"])
+        if isinstance(shapes, dict):
+            specs = {k[: -len("_shape")]: _spec(v) for k, v in shapes.items()}
+            first = next(iter(specs))
+            args, kwargs = (specs.pop(first),), specs
+        else:
+            args, kwargs = (_spec(shapes),), {}
+        self._maybe_build(args, kwargs)
+        if self._needs_trace_build():
+            concrete = symbolic.map_keras_tensors(symbolic.concrete_zeros, (args, kwargs))
+            with context.call_context(False):
+                self._run(*concrete)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _merge_sections(variables) -> dict:
+    if not isinstance(variables, dict) or not set(variables) <= {"trainable", "non_trainable"}:
+        raise TypeError(
+            "Expected a variables pytree {'trainable': {...}, 'non_trainable': {...}} as returned "
+            f"by get_variables(), got {type(variables).__name__} with keys "
+            f"{sorted(variables) if isinstance(variables, dict) else '-'}."
+        )
+    return {**variables.get("trainable", {}), **variables.get("non_trainable", {})}
+
+
+def rng_scope(key):
+    return rng.key_scope(key)
+
+
+def _stack_depth():
+    return getattr(context._state, "stack", [])
+
+
+_PARAMS_CACHE: dict = {}
+
+
+def _call_params(cls) -> tuple:
+    params = _PARAMS_CACHE.get(cls)
+    if params is None:
+        params = _PARAMS_CACHE[cls] = tuple(inspect.signature(cls.call).parameters)
+    return params
+
+
+def _build_shapes(layer, args, kwargs):
+    """Shapes for `build`: the first argument's, or a `<name>_shape` dict for multi-input builds."""
+    build_params = [
+        p for p in inspect.signature(type(layer).build).parameters.values()
+        if p.name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    ]
+    if len(build_params) > 1 and all(p.name.endswith("_shape") for p in build_params):
+        call_names = [p for p in _call_params(type(layer)) if p != "self"]
+        bound = dict(zip(call_names, args))
+        bound.update(kwargs)
+        shapes = {}
+        for p in build_params:
+            arg = bound.get(p.name[: -len("_shape")])
+            if arg is not None:
+                shapes[p.name] = _shape_tree(arg)
+        return shapes
+    return _shape_tree(args[0]) if args else None
+
+
+def _jsonable_shapes(shapes):
+    if isinstance(shapes, dict):
+        return {k: _jsonable_shapes(v) for k, v in shapes.items()}
+    if isinstance(shapes, (list, tuple)) and shapes and isinstance(shapes[0], (list, tuple, dict)):
+        return [_jsonable_shapes(s) for s in shapes]
+    return None if shapes is None else list(shapes)
+
+
+def _tuple_shapes(shapes):
+    if isinstance(shapes, dict):
+        return {k: _tuple_shapes(v) for k, v in shapes.items()}
+    if isinstance(shapes, list) and shapes and isinstance(shapes[0], (list, dict)):
+        return [_tuple_shapes(s) for s in shapes]
+    return None if shapes is None else tuple(shapes)
+
+
+def _spec(shapes):
+    if isinstance(shapes, list):
+        return [_spec(s) for s in shapes]
+    if isinstance(shapes, dict):
+        return {k: _spec(v) for k, v in shapes.items()}
+    return symbolic.KerasTensor(shapes)

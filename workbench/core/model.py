@@ -1,0 +1,86 @@
+"""Model: a Layer with the whole-model methods (summary, serialisation, saving).
+
+`Model(inputs, outputs)` builds a Functional model; subclassing `Model` and
+writing `call` gives a subclassed one, as in Keras.
+"""
+
+from __future__ import annotations
+
+import json
+
+from workbench.core.layer import Layer
+
+
+class Model(Layer):
+    """A trainable stack of layers: `Model(inputs, outputs)` or a subclass with `call`."""
+
+    def __new__(cls, *args, **kwargs):
+        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+            from workbench.core.functional import Functional
+
+            return Functional.__new__(Functional, *args, **kwargs)
+        return super().__new__(cls, *args, **kwargs)
+
+    def __init__(self, *args, **kwargs):
+        if args or "inputs" in kwargs or "outputs" in kwargs:
+            raise TypeError(
+                f"{type(self).__name__} is a subclassed model: build it with layers in __init__ and a "
+                "call() method. Model(inputs, outputs) is for the functional API."
+            )
+        super().__init__(**kwargs)
+
+    @property
+    def layers(self) -> list[Layer]:
+        return self._sublayers
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """The sublayer with this name (or at this index)."""
+        if index is not None:
+            if not 0 <= index < len(self.layers):
+                raise ValueError(f"Model '{self.name}' has {len(self.layers)} layers; index {index} is out of range.")
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"No layer named '{name}' in model '{self.name}'; layers: {[x.name for x in self.layers]}.")
+
+    # ------------------------------------------------------------------ summary
+    def summary(self, line_length: int | None = None, positions=None, print_fn=None,
+                expand_nested: bool = False, show_trainable: bool = False, layer_range=None) -> None:
+        """Print a table of layers, output shapes and parameter counts (Keras' format)."""
+        from workbench.core import summary
+
+        summary.print_summary(self, line_length=line_length, print_fn=print_fn,
+                              expand_nested=expand_nested, show_trainable=show_trainable)
+
+    # ------------------------------------------------------------------ config
+    def get_config(self) -> dict:
+        config = {"name": self.name, "trainable": self.trainable}
+        if self._dtype_policy.name != "float32":
+            config["dtype"] = self._dtype_policy.get_config()
+        return config
+
+    def to_json(self, **kwargs) -> str:
+        """The model's architecture as JSON (`workbench.models.model_from_json` reads it)."""
+        from workbench.core import serialization
+
+        return json.dumps(serialization.serialize_layer(self), **kwargs)
+
+    # ------------------------------------------------------------------ saving
+    def save_weights(self, filepath, overwrite: bool = True) -> None:
+        """Write the weights to a file (safetensors, with a checksum) that loads without running code."""
+        from workbench.core import saving
+
+        saving.save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath, skip_mismatch: bool = False) -> None:
+        """Load weights written by `save_weights` (or from a `.keras` file written by `save`)."""
+        from workbench.core import saving
+
+        saving.load_weights(self, filepath, skip_mismatch=skip_mismatch)
+
+    def save(self, filepath, overwrite: bool = True, **kwargs) -> None:
+        """Save architecture + weights into one file (`model.save("name.keras")`)."""
+        from workbench.core import saving
+
+        saving.save_model(self, filepath, overwrite=overwrite, **kwargs)

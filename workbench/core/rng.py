@@ -1,0 +1,80 @@
+"""Random keys for initializers and stochastic layers.
+
+Two sources exist. Outside any traced call a host-side global key is split on
+every draw (seeded by `workbench.utils.set_random_seed`). Inside a
+`stateless_call` the caller passes an explicit key and layers draw from it, so
+the call stays a pure function of its arguments.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random as _py_random
+import threading
+
+import jax
+import numpy as np
+
+_state = threading.local()
+_global = {"key": None}
+
+
+def set_global_seed(seed: int) -> None:
+    """Seed Python, NumPy and the workbench's global JAX key."""
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+        raise TypeError(f"set_random_seed expects an int, got {type(seed).__name__}: {seed!r}")
+    _py_random.seed(int(seed))
+    np.random.seed(int(seed) % (2**32))
+    _global["key"] = jax.random.key(int(seed))
+
+
+def _global_next() -> jax.Array:
+    if _global["key"] is None:
+        _global["key"] = jax.random.key(np.random.SeedSequence().entropy % (2**63))
+    _global["key"], sub = jax.random.split(_global["key"])
+    return sub
+
+
+class KeyScope:
+    """Holds a (possibly traced) key that draws split deterministically."""
+
+    def __init__(self, key: jax.Array | None):
+        self.key = key
+
+    def next(self) -> jax.Array:
+        if self.key is None:
+            raise ValueError(
+                "A stochastic layer ran in training mode inside stateless_call without a key: "
+                "pass rng=jax.random.key(seed) to stateless_call."
+            )
+        self.key, sub = jax.random.split(self.key)
+        return sub
+
+
+@contextlib.contextmanager
+def key_scope(key: jax.Array | None):
+    """Draws inside this block come from `key` instead of the global key."""
+    stack = getattr(_state, "stack", None)
+    if stack is None:
+        stack = _state.stack = []
+    scope = KeyScope(key)
+    stack.append(scope)
+    try:
+        yield scope
+    finally:
+        stack.pop()
+
+
+def next_key() -> jax.Array:
+    """A fresh key: from the innermost `key_scope`, else from the global key."""
+    stack = getattr(_state, "stack", None)
+    if stack:
+        return stack[-1].next()
+    return _global_next()
+
+
+def key_from_seed(seed: int | None) -> jax.Array:
+    """A key for an explicit int seed, or a fresh global draw for None."""
+    if seed is None:
+        return next_key()
+    return jax.random.key(int(seed))
