@@ -7,6 +7,7 @@ import jax.numpy as jnp
 
 from workbench.core import symbolic
 from workbench.core.input_layer import InputLayer
+from workbench.core.layer import Layer, _call_params
 from workbench.core.model import Model
 
 
@@ -211,20 +212,28 @@ class Functional(Model):
     @staticmethod
     def _run_node(node, values, masks, training):
         layer = node.layer
+        params = _call_params(type(layer))
         args, kwargs = symbolic.map_keras_tensors(lambda t: values[id(t)], (node.args, node.kwargs))
         first = node.args[0] if node.args else None
         in_mask = symbolic.map_keras_tensors(lambda t: masks.get(id(t)), first)
         has_mask = any(m is not None for m in jax.tree_util.tree_leaves(in_mask))
-        from workbench.core.layer import _call_params
-
-        if has_mask and "mask" in _call_params(type(layer)) and "mask" not in node.kwargs:
+        if has_mask and "mask" in params and "mask" not in node.kwargs:
             kwargs["mask"] = in_mask
+        # Layers such as MultiHeadAttention take `<arg>_mask` for each tensor argument.
+        bound = dict(zip([p for p in params if p != "self"], node.args))
+        bound.update(node.kwargs)
+        for name, arg in bound.items():
+            mask_name = f"{name}_mask"
+            if mask_name in params and mask_name not in node.kwargs and symbolic.is_keras_tensor(arg):
+                m = masks.get(id(arg))
+                if m is not None:
+                    kwargs[mask_name] = m
         if "training" not in node.kwargs:
             kwargs["training"] = training
         outputs = layer(*args, **kwargs)
         for t, v in zip(node.output_tensors, jax.tree_util.tree_leaves(outputs)):
             values[id(t)] = v
-        if has_mask or type(layer).compute_mask is not _default_compute_mask():
+        if has_mask or type(layer).compute_mask is not Layer.compute_mask:
             out_mask = layer.compute_mask(args[0] if args else None, in_mask if has_mask else None)
             if out_mask is not None:
                 out_masks = out_mask if isinstance(out_mask, (list, tuple)) else [out_mask]
@@ -243,8 +252,3 @@ class Functional(Model):
 
         return serialization.functional_from_config(cls, config, custom_objects, safe_mode)
 
-
-def _default_compute_mask():
-    from workbench.core.layer import Layer
-
-    return Layer.compute_mask

@@ -107,7 +107,7 @@ class Sequential(Model):
             # Multi-input first layer: run layer by layer.
             self.built = True
             return
-        self._trace(tuple(input_shape))
+        self._trace((None,) + tuple(input_shape)[1:])
 
     def call(self, inputs, training=None, mask=None):
         if self._functional is not None:
