@@ -1,0 +1,1 @@
+"""Small complete models used by the tour, the docs and the tests."""
