@@ -38,6 +38,37 @@ def _float_dtype(dtype: Any, name: str) -> str:
     return dtype
 
 
+def _generator(key: jax.Array) -> np.random.Generator:
+    """A NumPy generator seeded by a JAX key.
+
+    Initial values are drawn on the host: a jitted `jax.random` draw compiles once
+    per weight shape (about a second each on CPU), which would dominate building a
+    model, while the host draw costs microseconds and is just as reproducible.
+    """
+    if isinstance(key, jax.core.Tracer):
+        raise RuntimeError("Initializers run eagerly, when a layer is built; they cannot run inside jax.jit.")
+    bits = np.asarray(jax.random.key_data(key)).astype(np.uint64).ravel()
+    return np.random.default_rng([int(b) for b in bits])
+
+
+def _sample(key: jax.Array, distribution: str, shape: tuple[int, ...], dtype: str, a: float, b: float) -> jax.Array:
+    """Draws `shape` samples: a + b * N(0, 1) ("normal"), the same truncated to +-2 standard
+    deviations ("truncated_normal"), or U[a, b) ("uniform")."""
+    gen = _generator(key)
+    shape = tuple(int(d) for d in shape)
+    if distribution == "uniform":
+        x = gen.uniform(a, b, size=shape)
+    else:
+        x = gen.standard_normal(size=shape)
+        if distribution == "truncated_normal":
+            out = np.abs(x) > 2.0
+            while out.any():
+                x[out] = gen.standard_normal(size=int(out.sum()))
+                out = np.abs(x) > 2.0
+        x = x * b + a
+    return jnp.asarray(x, dtype=dtype)
+
+
 def compute_fans(
     shape: Shape, input_axes: Sequence[int] | None = None, output_axes: Sequence[int] | None = None
 ) -> tuple[int, int]:
@@ -163,7 +194,7 @@ class RandomNormal(RandomInitializer):
 
     def __call__(self, shape: Shape, dtype: Any = None) -> jax.Array:
         dtype = _float_dtype(dtype, type(self).__name__)
-        return jax.random.normal(self._key(), shape, dtype) * self.stddev + self.mean
+        return _sample(self._key(), "normal", tuple(shape), dtype, self.mean, self.stddev)
 
     def get_config(self) -> dict[str, Any]:
         return {"seed": self.seed, "mean": self.mean, "stddev": self.stddev}
@@ -178,7 +209,7 @@ class TruncatedNormal(RandomInitializer):
 
     def __call__(self, shape: Shape, dtype: Any = None) -> jax.Array:
         dtype = _float_dtype(dtype, type(self).__name__)
-        return jax.random.truncated_normal(self._key(), -2.0, 2.0, shape, dtype) * self.stddev + self.mean
+        return _sample(self._key(), "truncated_normal", tuple(shape), dtype, self.mean, self.stddev)
 
     def get_config(self) -> dict[str, Any]:
         return {"seed": self.seed, "mean": self.mean, "stddev": self.stddev}
@@ -193,7 +224,7 @@ class RandomUniform(RandomInitializer):
 
     def __call__(self, shape: Shape, dtype: Any = None) -> jax.Array:
         dtype = _float_dtype(dtype, type(self).__name__)
-        return jax.random.uniform(self._key(), shape, dtype, minval=self.minval, maxval=self.maxval)
+        return _sample(self._key(), "uniform", tuple(shape), dtype, self.minval, self.maxval)
 
     def get_config(self) -> dict[str, Any]:
         return {"seed": self.seed, "minval": self.minval, "maxval": self.maxval}
@@ -237,15 +268,15 @@ class VarianceScaling(RandomInitializer):
         fan_in, fan_out = compute_fans(shape, self.input_axes, self.output_axes)
         n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
         scale = self.scale / max(1.0, n)
-        key = self._key()
+        shape = tuple(shape)
         if self.distribution == "truncated_normal":
             # 0.8796... is the stddev of a unit normal truncated to [-2, 2].
             stddev = math.sqrt(scale) / 0.87962566103423978
-            return jax.random.truncated_normal(key, -2.0, 2.0, shape, dtype) * stddev
+            return _sample(self._key(), "truncated_normal", shape, dtype, 0.0, stddev)
         if self.distribution == "untruncated_normal":
-            return jax.random.normal(key, shape, dtype) * math.sqrt(scale)
+            return _sample(self._key(), "normal", shape, dtype, 0.0, math.sqrt(scale))
         limit = math.sqrt(3.0 * scale)
-        return jax.random.uniform(key, shape, dtype, minval=-limit, maxval=limit)
+        return _sample(self._key(), "uniform", shape, dtype, -limit, limit)
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -325,17 +356,21 @@ class Orthogonal(RandomInitializer):
                 f"Orthogonal needs a shape of rank >= 2; got shape={tuple(shape)} of rank {len(shape)}."
             )
         dtype = _float_dtype(dtype, type(self).__name__)
-        rows, cols = math.prod(shape[:-1]), shape[-1]
-        # QR of a tall Gaussian matrix; fixing the signs by diag(r) makes q uniformly distributed.
-        a = jax.random.normal(self._key(), (max(rows, cols), min(rows, cols)), dtype)
-        q, r = jnp.linalg.qr(a)
-        q = q * jnp.sign(jnp.diag(r))
-        if rows < cols:
-            q = q.T
-        return self.gain * q.reshape(shape)
+        return _orthogonal(self._key(), tuple(shape), dtype, self.gain)
 
     def get_config(self) -> dict[str, Any]:
         return {"seed": self.seed, "gain": self.gain}
+
+
+def _orthogonal(key: jax.Array, shape: tuple[int, ...], dtype: str, gain: float) -> jax.Array:
+    rows, cols = math.prod(shape[:-1]), shape[-1]
+    # QR of a tall Gaussian matrix; fixing the signs by diag(r) makes q uniformly distributed.
+    a = _generator(key).standard_normal(size=(max(rows, cols), min(rows, cols)))
+    q, r = np.linalg.qr(a)
+    q = q * np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    return jnp.asarray(gain * q.reshape(shape), dtype=dtype)
 
 
 # --------------------------------------------------------------------------- lookup & serialization
@@ -413,8 +448,10 @@ def _from_array(value: np.ndarray | jax.Array) -> Callable[..., jax.Array]:
     return initialize
 
 
-def serialize(initializer: Initializer) -> dict[str, Any]:
-    """{"class_name": ..., "config": ...} for an Initializer; `get` turns it back into one."""
+def serialize(initializer: Initializer | None) -> dict[str, Any] | None:
+    """{"class_name": ..., "config": ...} for an Initializer (None for None); `get` turns it back into one."""
+    if initializer is None:
+        return None
     if not isinstance(initializer, Initializer):
         raise TypeError(
             "serialize expects an Initializer instance (e.g. GlorotUniform()); "

@@ -14,6 +14,8 @@ same here. They are thin: most are one call into `jax.numpy`, `jax.nn` or
 from __future__ import annotations
 
 import builtins
+import functools
+import inspect
 import math
 import warnings
 from collections.abc import Callable, Sequence
@@ -25,6 +27,7 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from workbench import config
+from workbench.core import symbolic as _symbolic
 
 Axis = int | Sequence[int] | None
 DType = Any  # a dtype name ('float32'), a NumPy/JAX dtype, or a Python type (float, int, bool)
@@ -198,12 +201,16 @@ def linspace(
 
 
 def shape(x: ArrayLike) -> tuple[int, ...]:
-    """The static shape of `x` as a tuple of ints."""
+    """The static shape of `x` as a tuple of ints (None for unknown dims of a symbolic input)."""
+    if isinstance(x, _symbolic.KerasTensor):
+        return x.shape
     return tuple(convert_to_tensor(x).shape)
 
 
 def ndim(x: ArrayLike) -> int:
     """The number of axes of `x`."""
+    if isinstance(x, _symbolic.KerasTensor):
+        return x.ndim
     return convert_to_tensor(x).ndim
 
 
@@ -838,7 +845,7 @@ def slice_update(
 def dynamic_update_slice(
     operand: ArrayLike, update: ArrayLike, start_indices: Sequence[int] | ArrayLike
 ) -> jax.Array:
-    """`jax.lax.dynamic_update_slice` order of `slice_update(operand, start_indices, update)`."""
+    """`slice_update` with `jax.lax.dynamic_update_slice`'s argument order (operand, update, start)."""
     return slice_update(operand, start_indices, update)
 
 
@@ -1086,3 +1093,42 @@ def while_loop(
 def stop_gradient(variable: ArrayLike) -> jax.Array:
     """`variable` unchanged, but treated as a constant by `jax.grad`."""
     return jax.lax.stop_gradient(convert_to_tensor(variable))
+
+
+# --------------------------------------------------------------------------- symbolic tensors
+# On functional-API tensors (from `workbench.Input`) an op records a graph node instead of
+# computing, so `ops.mean(x, axis=1)` works while building a model and serialises by name.
+_NOT_SYMBOLIC = {
+    "standardize_dtype", "dtype", "result_type", "convert_to_numpy", "is_tensor", "shape", "ndim", "size",
+    "cond", "scan", "fori_loop", "while_loop",
+}
+
+
+def _symbolic_aware(fn: Callable) -> Callable:
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if _symbolic.any_symbolic((args, kwargs)):
+            from workbench.core.op_layer import symbolic_op
+
+            return symbolic_op(fn.__name__, *args, **kwargs)
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def _install_symbolic_dispatch() -> None:
+    namespace = globals()
+    wrapped: dict[int, Callable] = {}  # aliases (swish = silu) keep sharing one function
+    for name, fn in list(namespace.items()):
+        if (
+            not name.startswith("_")
+            and name not in _NOT_SYMBOLIC
+            and inspect.isfunction(fn)
+            and fn.__module__ == __name__
+        ):
+            if id(fn) not in wrapped:
+                wrapped[id(fn)] = _symbolic_aware(fn)
+            namespace[name] = wrapped[id(fn)]
+
+
+_install_symbolic_dispatch()

@@ -61,6 +61,12 @@ class OpLayer(Layer):
         return {**super().get_config(), "op": self.op, "arguments": self.arguments}
 
 
+def _tensor_arg(a) -> bool:
+    if symbolic.is_keras_tensor(a):
+        return True
+    return isinstance(a, (list, tuple)) and bool(a) and all(symbolic.is_keras_tensor(t) for t in a)
+
+
 def symbolic_op(name: str, *args, **kwargs):
     """Apply ops.<name> to args containing KerasTensors by adding an OpLayer node."""
     from workbench.core import naming
@@ -69,25 +75,27 @@ def symbolic_op(name: str, *args, **kwargs):
         tensor, index = args
         layer = OpLayer("getitem", {"index": _encode_index(index)}, name=naming.unique_name("getitem"))
         return layer(tensor)
-    for i, a in enumerate(args):
-        if not symbolic.is_keras_tensor(a) and not isinstance(a, (int, float, bool)):
-            raise TypeError(
-                f"ops.{name} on symbolic tensors takes tensors or Python numbers as positional arguments; "
-                f"argument {i} is {type(a).__name__}."
-            )
+    if symbolic.any_symbolic(kwargs):
+        raise TypeError(
+            f"ops.{name}: pass symbolic tensors as positional arguments when building a model; "
+            f"got them in keyword arguments {sorted(k for k, v in kwargs.items() if symbolic.any_symbolic(v))}."
+        )
     consts = {}
-    tensors = list(args)
-    # Python numbers become 0-d constants so the layer's call receives only tensors positionally.
-    for i, a in enumerate(tensors):
-        if not symbolic.is_keras_tensor(a):
-            consts[i] = a
+    for i, a in enumerate(args):
+        if _tensor_arg(a):
+            continue
+        if isinstance(a, (int, float, bool)) or a is None:
+            consts[str(i)] = a
+            continue
+        raise TypeError(
+            f"ops.{name} on symbolic tensors takes tensors, lists of tensors or Python numbers as "
+            f"positional arguments; argument {i} is {type(a).__name__}."
+        )
+    tensors = [a for a in args if _tensor_arg(a)]
     if consts:
-        from workbench.core.symbolic import KerasTensor  # noqa: F401
-
-        layer = _ConstOpLayer(name, {"constants": {str(k): v for k, v in consts.items()}, "kwargs": kwargs},
-                              name=naming.unique_name(name))
-        return layer(*[a for a in tensors if symbolic.is_keras_tensor(a)])
-    layer = OpLayer(name, kwargs, name=naming.unique_name(name))
+        layer = _ConstOpLayer(name, {"constants": consts, "kwargs": kwargs}, name=naming.unique_name(name))
+    else:
+        layer = OpLayer(name, kwargs, name=naming.unique_name(name))
     return layer(*tensors)
 
 
