@@ -217,17 +217,21 @@ class Functional(Model):
         first = node.args[0] if node.args else None
         in_mask = symbolic.map_keras_tensors(lambda t: masks.get(id(t)), first)
         has_mask = any(m is not None for m in jax.tree_util.tree_leaves(in_mask))
-        if has_mask and "mask" in params and "mask" not in node.kwargs:
-            kwargs["mask"] = in_mask
-        # Layers such as MultiHeadAttention take `<arg>_mask` for each tensor argument.
+        # Keras' rule: with one tensor argument its mask goes to `mask`; with several, each
+        # argument `<arg>` with a mask goes to a `<arg>_mask` parameter (MultiHeadAttention).
         bound = dict(zip([p for p in params if p != "self"], node.args))
         bound.update(node.kwargs)
-        for name, arg in bound.items():
-            mask_name = f"{name}_mask"
-            if mask_name in params and mask_name not in node.kwargs and symbolic.is_keras_tensor(arg):
-                m = masks.get(id(arg))
-                if m is not None:
-                    kwargs[mask_name] = m
+        tensor_args = {k: v for k, v in bound.items() if symbolic.any_symbolic(v)}
+        if len(tensor_args) == 1:
+            if has_mask and "mask" in params and "mask" not in node.kwargs:
+                kwargs["mask"] = in_mask
+        else:
+            for name, arg in tensor_args.items():
+                mask_name = f"{name}_mask"
+                if mask_name in params and mask_name not in node.kwargs:
+                    m = symbolic.map_keras_tensors(lambda t: masks.get(id(t)), arg)
+                    if any(x is not None for x in jax.tree_util.tree_leaves(m)):
+                        kwargs[mask_name] = m
         if "training" not in node.kwargs:
             kwargs["training"] = training
         outputs = layer(*args, **kwargs)

@@ -60,6 +60,16 @@ class Model(Layer):
             config["dtype"] = self._dtype_policy.get_config()
         return config
 
+    @classmethod
+    def from_config(cls, config: dict, custom_objects=None, safe_mode=None):
+        """Rebuild a model from `get_config()`; a functional config gives a functional model."""
+        if "layers" in config and "input_layers" in config:
+            from workbench.core.functional import Functional
+
+            target = Functional if cls is Model else cls
+            return Functional.from_config.__func__(target, config, custom_objects, safe_mode)
+        return super().from_config(config)
+
     def to_json(self, **kwargs) -> str:
         """The model's architecture as JSON (`workbench.models.model_from_json` reads it)."""
         from workbench.core import serialization

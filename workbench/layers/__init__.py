@@ -16,6 +16,7 @@ from workbench.layers.conv import (
     SeparableConv2D,
 )
 from workbench.layers.core import Activation, Dense, EinsumDense, Identity, Lambda
+from workbench.layers.embedding import Embedding
 from workbench.layers.merging import Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract
 from workbench.layers.pooling import (
     AveragePooling1D,
@@ -32,6 +33,7 @@ from workbench.layers.pooling import (
     MaxPooling3D,
 )
 from workbench.layers.regularization import Dropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D
+from workbench.layers.recurrent import GRU, LSTM, SimpleRNN
 from workbench.layers.reshaping import (
     Cropping1D,
     Cropping2D,
@@ -44,6 +46,9 @@ from workbench.layers.reshaping import (
     ZeroPadding1D,
     ZeroPadding2D,
 )
+from workbench.layers.rnn import RNN
+from workbench.layers.rnn_cells import GRUCell, LSTMCell, SimpleRNNCell
+from workbench.layers.wrappers import Bidirectional, TimeDistributed, Wrapper
 
 # Keras' short aliases.
 MaxPool1D, MaxPool2D, MaxPool3D = MaxPooling1D, MaxPooling2D, MaxPooling3D

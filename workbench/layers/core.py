@@ -19,6 +19,12 @@ def _check_positive_int(layer: str, name: str, value) -> int:
     return value
 
 
+def _reject_quantization(layer: str, kwargs: dict) -> None:
+    """Keras configs carry `quantization_config=None`; a real quantization config is refused."""
+    if kwargs.pop("quantization_config", None) is not None:
+        raise ValueError(f"{layer}: quantized layers are not supported (got a quantization_config).")
+
+
 class Dense(Layer):
     """`activation(inputs @ kernel + bias)`, applied over the last axis of any-rank input."""
 
@@ -26,6 +32,7 @@ class Dense(Layer):
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None, lora_rank=None,
                  **kwargs):
+        _reject_quantization("Dense", kwargs)
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         if lora_rank is not None:
             raise ValueError("Dense(lora_rank=...) is not supported.")
@@ -96,6 +103,7 @@ class EinsumDense(Layer):
                  kernel_initializer="glorot_uniform", bias_initializer="zeros", kernel_regularizer=None,
                  bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
                  bias_constraint=None, lora_rank=None, **kwargs):
+        _reject_quantization("EinsumDense", kwargs)
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         if lora_rank is not None:
             raise ValueError("EinsumDense(lora_rank=...) is not supported.")
