@@ -6,8 +6,18 @@
 
 __version__ = "0.1.0"
 
-from workbench import activations, config, constraints, initializers, layers, ops, regularizers, saving, utils
-from workbench import models
+from workbench import (
+    activations,
+    config,
+    constraints,
+    initializers,
+    layers,
+    models,
+    ops,
+    regularizers,
+    saving,
+    utils,
+)
 from workbench.core.dtype_policy import DTypePolicy
 from workbench.core.input_layer import Input, InputLayer
 from workbench.core.layer import Layer

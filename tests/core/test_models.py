@@ -262,3 +262,21 @@ def test_trainable_flag_moves_weights():
     assert set(m.get_variables()["non_trainable"]) == {"dense/kernel", "dense/bias"} or len(
         m.get_variables()["non_trainable"]
     ) == 2
+
+
+def test_add_loss_is_collected_in_eager_jitted_and_stateless_calls():
+    class Penalised(layers.Layer):
+        def call(self, x):
+            self.add_loss(jnp.sum(x) * 0.5)
+            return x
+
+    m = workbench.Sequential([workbench.Input((2,)), Penalised(), layers.Dense(1, kernel_regularizer="l2")])
+    x = np.ones((3, 2), "float32")
+    m(x)  # eager first call
+    assert len(m.losses) == 2 and float(m.losses[0]) == 3.0
+    m(2 * x)  # jitted call
+    assert len(m.losses) == 2 and float(m.losses[0]) == 6.0
+    _, _, losses = m.stateless_call(m.get_variables(), x, return_losses=True)
+    assert float(losses[0]) == 3.0
+    kernel = m.layers[-1].kernel.numpy()
+    np.testing.assert_allclose(float(losses[1]), 0.01 * float((kernel**2).sum()), rtol=1e-6)

@@ -2,8 +2,8 @@
 
 import io
 import pathlib
-import zipfile
 import re
+import zipfile
 
 import numpy as np
 import pytest

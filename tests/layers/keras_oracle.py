@@ -7,7 +7,6 @@ import os
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
 import jax  # noqa: E402
-import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 ATOL = 1e-5

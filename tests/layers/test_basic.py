@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import workbench
-from workbench import layers
 from tests.layers.keras_oracle import assert_close, compare_layer, random
+from workbench import layers
 
 
 @pytest.mark.parametrize("activation", [None, "relu", "gelu", "softmax", "tanh"])

@@ -489,20 +489,21 @@ class Layer:
         if symbolic.any_symbolic((args, kwargs)):
             return self._symbolic_call(args, kwargs)
         args, kwargs = self._convert_inputs(args, kwargs)
+        top_level = context.current() is None
         eager = (
-            context.current() is not None
+            not top_level
             or current_stateless_scope() is not None
             or not (self._called and self._jit_ok)
             or any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves((args, kwargs)))
         )
-        if eager:
-            with context.call_context(kwargs.get("training")) as ctx:
-                out = self._run(args, kwargs)
-                if context.current() is not None and len(_stack_depth()) == 1:
-                    self._losses = list(ctx.losses)
-            self._called = True
-            return out
-        return self._jitted_call(args, kwargs)
+        if not eager:
+            return self._jitted_call(args, kwargs)
+        with context.call_context(kwargs.get("training")) as ctx:
+            out = self._run(args, kwargs)
+        if top_level:
+            self._losses = list(ctx.losses)
+        self._called = True
+        return out
 
     def _convert_inputs(self, args, kwargs):
         """NumPy arrays and Python lists of numbers become jax arrays; floats take the compute dtype."""
@@ -584,7 +585,7 @@ class Layer:
             fn = self._jit_cache[cache_key] = self._make_jitted(variables, treedef, dynamic_pos, static)
         key = rng.next_key() if training else None
         try:
-            outputs, updates = fn([v._value for v in variables], key, [leaves[i] for i in dynamic_pos])
+            outputs, updates, losses = fn([v._value for v in variables], key, [leaves[i] for i in dynamic_pos])
         except _TRACE_ERRORS:
             self._jit_ok = False
             warnings.warn(
@@ -595,6 +596,7 @@ class Layer:
             return self._eager_fallback(args, kwargs)
         for i, value in updates.items():
             variables[i]._value = value
+        self._losses = list(losses)
         return outputs
 
     def _eager_fallback(self, args, kwargs):
@@ -612,10 +614,12 @@ class Layer:
                 leaves[i] = x
             args, kwargs = jax.tree_util.tree_unflatten(treedef, leaves)
             mapping = {id(v): val for v, val in zip(variables, values)}
-            with stateless_scope(mapping) as scope, rng_scope(key), context.call_context(kwargs.get("training")):
+            with stateless_scope(mapping) as scope, rng_scope(key), context.call_context(
+                kwargs.get("training")
+            ) as ctx:
                 outputs = self._run(args, kwargs)
             index = {id(v): i for i, v in enumerate(variables)}
-            return outputs, {index[k]: val for k, val in scope.updates.items() if k in index}
+            return outputs, {index[k]: val for k, val in scope.updates.items() if k in index}, list(ctx.losses)
 
         return jax.jit(pure)
 
@@ -679,10 +683,6 @@ def _merge_sections(variables) -> dict:
 
 def rng_scope(key):
     return rng.key_scope(key)
-
-
-def _stack_depth():
-    return getattr(context._state, "stack", [])
 
 
 _PARAMS_CACHE: dict = {}

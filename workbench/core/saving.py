@@ -78,7 +78,7 @@ def _read_header(data: bytes, source: str) -> dict:
     try:
         header = json.loads(data[8 : 8 + n])
     except ValueError as e:
-        raise CorruptFileError(f"{source} has an unreadable header ({e}); it is not a workbench weights file.")
+        raise CorruptFileError(f"{source} has an unreadable header ({e}); it is not a workbench weights file.") from None
     meta = header.get("__metadata__") or {}
     if meta.get("format") != WEIGHTS_FORMAT:
         raise CorruptFileError(
@@ -190,7 +190,7 @@ def save_model(model, filepath, overwrite: bool = True, zipped=None, **extra_mem
     metadata = {
         "format": MODEL_FORMAT,
         "workbench_version": __version__,
-        "date_saved": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+        "date_saved": datetime.datetime.now(datetime.UTC).isoformat(),
         "sha256": {name: hashlib.sha256(data).hexdigest() for name, data in members.items()},
     }
     buf = io.BytesIO()
