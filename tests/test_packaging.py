@@ -19,8 +19,11 @@ def test_wheel_installs_and_imports(tmp_path):
     shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".venv", ".git", "build", "dist", "*.egg-info",
                                                              "__pycache__", ".pytest_cache", ".ruff_cache"))
     dist = tmp_path / "dist"
-    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dist), str(src)],
-                   check=True, capture_output=True)
+    built = subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dist), str(src)],
+        capture_output=True, text=True,
+    )
+    assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
     wheels = list(dist.glob("jax_workbench-*.whl"))
     assert len(wheels) == 1, wheels
 
@@ -29,11 +32,14 @@ def test_wheel_installs_and_imports(tmp_path):
     py = env_dir / "bin" / "python"
     fresh_site = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                                 check=True, capture_output=True, text=True).stdout.strip()
-    # Dependencies come from the test environment; the package itself only from the wheel.
+    clean_env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(py), "install", "--no-deps", "--no-index",
+                    "--ignore-installed", "-q", str(wheels[0])], check=True, capture_output=True, env=clean_env)
+    # Dependencies come from the test environment, added after the
+    # install so pip cannot mistake the test environment's own copy for this one.
+    # The package itself comes only from the wheel.
     deps = [p for p in site.getsitepackages() + [sysconfig.get_paths()["purelib"]] if os.path.isdir(p)]
     pathlib.Path(fresh_site, "deps.pth").write_text("\n".join(deps) + "\n")
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(py), "install", "--no-deps", "--no-index", "-q",
-                    str(wheels[0])], check=True, capture_output=True)
     probe = (
         "import workbench, workbench.kernels, os;"
         "print(os.path.dirname(workbench.__file__));"
@@ -42,8 +48,10 @@ def test_wheel_installs_and_imports(tmp_path):
         "m = workbench.Sequential([workbench.Input((3,)), workbench.layers.Dense(2)]);"
         "print(m(np.ones((1, 3), 'float32')).shape)"
     )
-    out = subprocess.run([str(py), "-c", probe], check=True, capture_output=True, text=True, cwd=tmp_path,
-                         env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"}).stdout.split("\n")
+    ran = subprocess.run([str(py), "-c", probe], capture_output=True, text=True, cwd=tmp_path,
+                         env=clean_env)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    out = ran.stdout.split("\n")
     assert out[0].startswith(fresh_site), out
     assert out[1] == os.path.join(out[0], "kernels"), out
     assert out[2] == "(1, 2)"

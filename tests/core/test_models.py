@@ -280,3 +280,30 @@ def test_add_loss_is_collected_in_eager_jitted_and_stateless_calls():
     assert float(losses[0]) == 3.0
     kernel = m.layers[-1].kernel.numpy()
     np.testing.assert_allclose(float(losses[1]), 0.01 * float((kernel**2).sum()), rtol=1e-6)
+
+
+def test_symbolic_call_passes_python_flags_untraced():
+    class Flag(layers.Layer):
+        def call(self, x, double=False):
+            return x * 2 if double else x
+
+    x = workbench.Input((3,))
+    m = workbench.Model(x, Flag()(x, double=True))
+    np.testing.assert_array_equal(np.asarray(m(np.ones((1, 3), "float32"))), 2 * np.ones((1, 3)))
+
+
+def test_scalar_weights_survive_save_and_load(tmp_path):
+    class Scale(layers.Layer):
+        def build(self, shape):
+            self.s = self.add_weight(shape=(), initializer="ones", name="s")
+
+        def call(self, x):
+            return x * self.s
+
+    x = workbench.Input((3,))
+    m = workbench.Model(x, Scale()(x))
+    m.layers[-1].s.assign(2.5)
+    m.save(tmp_path / "s.keras")
+    loaded = workbench.models.load_model(tmp_path / "s.keras", custom_objects={"Scale": Scale})
+    assert loaded.layers[-1].s.shape == ()
+    np.testing.assert_allclose(np.asarray(loaded(np.ones((1, 3), "float32"))), 2.5)

@@ -56,7 +56,7 @@ def weights_to_bytes(model) -> bytes:
         dtypes.append(a.dtype.name)
         if a.dtype.name in _VIEW_AS:
             a = a.view(_VIEW_AS[a.dtype.name])
-        arrays.append(np.ascontiguousarray(a))
+        arrays.append(np.ascontiguousarray(a).reshape(a.shape))  # keeps 0-d weights 0-d
     metadata = {
         "format": WEIGHTS_FORMAT,
         "paths": json.dumps(paths),

@@ -116,12 +116,21 @@ def eval_output_spec(fn, args, kwargs):
     Unknown (None) dims are traced at two different sizes; an output dim that
     differs between the two traces is unknown in the result.
     """
-    outs = []
-    for fill in _PROBE_SIZES:
-        a, k = map_keras_tensors(lambda t, f=fill: _struct(t, f), (args, kwargs))
-        outs.append(jax.eval_shape(lambda a, k: fn(*a, **k), a, k))
-    if not any(d is None for t in tree_keras_tensors((args, kwargs)) for d in t.shape):
-        outs = outs[:1]
+    # Only the KerasTensors are traced; every other argument (flags such as
+    # use_causal_mask=True, Python numbers) is passed through as it is.
+    leaves, treedef = jax.tree_util.tree_flatten((args, kwargs), is_leaf=_is_leaf)
+    positions = [i for i, x in enumerate(leaves) if isinstance(x, KerasTensor)]
+
+    def call(*traced):
+        full = list(leaves)
+        for i, x in zip(positions, traced):
+            full[i] = x
+        a, k = jax.tree_util.tree_unflatten(treedef, full)
+        return fn(*a, **k)
+
+    unknown = any(d is None for i in positions for d in leaves[i].shape)
+    sizes = _PROBE_SIZES if unknown else _PROBE_SIZES[:1]
+    outs = [jax.eval_shape(call, *[_struct(leaves[i], fill) for i in positions]) for fill in sizes]
 
     def merge(*structs):
         shapes = [s.shape for s in structs]

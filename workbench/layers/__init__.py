@@ -3,6 +3,7 @@
 from workbench.core.input_layer import Input, InputLayer
 from workbench.core.layer import Layer
 from workbench.layers.activation import ELU, LeakyReLU, PReLU, ReLU, Softmax
+from workbench.layers.attention import Attention, MultiHeadAttention
 from workbench.layers.conv import (
     Conv1D,
     Conv1DTranspose,
@@ -18,6 +19,12 @@ from workbench.layers.conv import (
 from workbench.layers.core import Activation, Dense, EinsumDense, Identity, Lambda
 from workbench.layers.embedding import Embedding
 from workbench.layers.merging import Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract
+from workbench.layers.normalization import (
+    BatchNormalization,
+    GroupNormalization,
+    LayerNormalization,
+    RMSNormalization,
+)
 from workbench.layers.pooling import (
     AveragePooling1D,
     AveragePooling2D,
@@ -32,8 +39,9 @@ from workbench.layers.pooling import (
     MaxPooling2D,
     MaxPooling3D,
 )
-from workbench.layers.regularization import Dropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D
+from workbench.layers.preprocessing import Normalization, Rescaling
 from workbench.layers.recurrent import GRU, LSTM, SimpleRNN
+from workbench.layers.regularization import Dropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D
 from workbench.layers.reshaping import (
     Cropping1D,
     Cropping2D,
@@ -59,6 +67,7 @@ GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
 __all__ = [
     "Activation",
     "Add",
+    "Attention",
     "Average",
     "AveragePooling1D",
     "AveragePooling2D",
@@ -66,6 +75,8 @@ __all__ = [
     "AvgPool1D",
     "AvgPool2D",
     "AvgPool3D",
+    "BatchNormalization",
+    "Bidirectional",
     "Concatenate",
     "Conv1D",
     "Conv1DTranspose",
@@ -82,7 +93,10 @@ __all__ = [
     "Dropout",
     "ELU",
     "EinsumDense",
+    "Embedding",
     "Flatten",
+    "GRU",
+    "GRUCell",
     "GaussianNoise",
     "GlobalAveragePooling1D",
     "GlobalAveragePooling2D",
@@ -94,11 +108,15 @@ __all__ = [
     "GlobalMaxPooling1D",
     "GlobalMaxPooling2D",
     "GlobalMaxPooling3D",
+    "GroupNormalization",
     "Identity",
     "Input",
     "InputLayer",
+    "LSTM",
+    "LSTMCell",
     "Lambda",
     "Layer",
+    "LayerNormalization",
     "LeakyReLU",
     "MaxPool1D",
     "MaxPool2D",
@@ -108,20 +126,29 @@ __all__ = [
     "MaxPooling3D",
     "Maximum",
     "Minimum",
+    "MultiHeadAttention",
     "Multiply",
+    "Normalization",
     "PReLU",
     "Permute",
+    "RMSNormalization",
+    "RNN",
     "ReLU",
     "RepeatVector",
+    "Rescaling",
     "Reshape",
     "SeparableConv1D",
     "SeparableConv2D",
+    "SimpleRNN",
+    "SimpleRNNCell",
     "Softmax",
     "SpatialDropout1D",
     "SpatialDropout2D",
     "Subtract",
+    "TimeDistributed",
     "UpSampling1D",
     "UpSampling2D",
+    "Wrapper",
     "ZeroPadding1D",
     "ZeroPadding2D",
 ]
