@@ -160,3 +160,13 @@ def test_config_round_trip(make):
     cfg = layer.get_config()
     clone = type(layer).from_config(cfg)
     assert clone.get_config() == cfg
+
+
+def test_lambda_matches_keras_and_infers_shape():
+    x = random((3, 4))
+    ours = layers.Lambda(lambda t: t[:, :2] * 2.0 + 1.0)
+    theirs = keras.layers.Lambda(lambda t: t[:, :2] * 2.0 + 1.0)
+    assert_close(ours(x), theirs(x))
+    assert ours.compute_output_shape((None, 4)) == (None, 2)
+    sym = ours(workbench.Input((4,)))
+    assert sym.shape == (None, 2)

@@ -1,0 +1,27 @@
+"""The `workbench` command."""
+
+import subprocess
+import sys
+
+from workbench import cli
+
+
+def test_tour_prints_three_model_summaries(capsys):
+    assert cli.main(["tour"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("Total params:") == 3
+    for name in ("sequential_cnn", "transformer_classifier", "lstm_seq2seq"):
+        assert f'Model: "{name}"' in out
+    assert "Total params: 34,826" in out
+
+
+def test_console_script_entry_point_runs():
+    out = subprocess.run([sys.executable, "-m", "workbench.cli", "--version"], capture_output=True, text=True,
+                         check=True)
+    import workbench
+
+    assert out.stdout.strip() == workbench.__version__
+
+
+def test_no_command_prints_help_and_fails():
+    assert cli.main([]) == 2
