@@ -7,7 +7,7 @@ import pytest
 
 import workbench
 from tests.layers.keras_oracle import assert_close, compare_layer, random
-from workbench.layers import attention as wa
+from workbench import layers as wa  # Attention and MultiHeadAttention live in separate modules
 from workbench.layers.embedding import Embedding
 
 B = 2

@@ -10,7 +10,7 @@ import pytest
 
 import workbench
 from tests.layers.keras_oracle import assert_close, compare_layer, random
-from workbench.layers import normalization as wn
+from workbench import layers as wn  # BatchNormalization has its own module
 
 X3 = random((4, 5, 6), seed=1, low=-2.0, high=3.0)
 X4 = random((3, 4, 2, 6), seed=2, low=-1.0, high=2.0)

@@ -3,7 +3,8 @@
 from workbench.core.input_layer import Input, InputLayer
 from workbench.core.layer import Layer
 from workbench.layers.activation import ELU, LeakyReLU, PReLU, ReLU, Softmax
-from workbench.layers.attention import Attention, MultiHeadAttention
+from workbench.layers.attention import Attention
+from workbench.layers.batch_normalization import BatchNormalization
 from workbench.layers.conv import (
     Conv1D,
     Conv1DTranspose,
@@ -19,12 +20,8 @@ from workbench.layers.conv import (
 from workbench.layers.core import Activation, Dense, EinsumDense, Identity, Lambda
 from workbench.layers.embedding import Embedding
 from workbench.layers.merging import Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract
-from workbench.layers.normalization import (
-    BatchNormalization,
-    GroupNormalization,
-    LayerNormalization,
-    RMSNormalization,
-)
+from workbench.layers.multi_head_attention import MultiHeadAttention
+from workbench.layers.normalization import GroupNormalization, LayerNormalization, RMSNormalization
 from workbench.layers.pooling import (
     AveragePooling1D,
     AveragePooling2D,
