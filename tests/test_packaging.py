@@ -45,6 +45,8 @@ def test_wheel_installs_and_imports(tmp_path):
         "print(os.path.dirname(workbench.__file__));"
         "print(os.path.dirname(workbench.kernels.__file__));"
         "import numpy as np;"
+        "import importlib, pkgutil;"
+        "[importlib.import_module(m.name) for m in pkgutil.walk_packages(workbench.__path__, 'workbench.')];"
         "m = workbench.Sequential([workbench.Input((3,)), workbench.layers.Dense(2)]);"
         "print(m(np.ones((1, 3), 'float32')).shape)"
     )
@@ -67,3 +69,15 @@ def test_package_does_not_import_keras_or_tensorflow():
     code = "import sys, workbench, workbench.layers, workbench.models; print(sorted(m for m in sys.modules if m.split('.')[0] in ('keras', 'tensorflow')))"
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=ROOT)
     assert out.stdout.strip() == "[]"
+
+
+def test_every_subpackage_is_listed_in_pyproject():
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {
+        ".".join(p.parent.relative_to(ROOT).parts)
+        for p in (ROOT / "workbench").rglob("__init__.py")
+        if "__pycache__" not in p.parts
+    }
+    assert found - listed == set(), f"add {sorted(found - listed)} to [tool.setuptools] packages"
