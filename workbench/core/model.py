@@ -44,6 +44,54 @@ class Model(Layer):
                 return layer
         raise ValueError(f"No layer named '{name}' in model '{self.name}'; layers: {[x.name for x in self.layers]}.")
 
+    # ------------------------------------------------------------------ training
+    # Keras' Model is also its trainer; the implementation lives in workbench.training.
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, weighted_metrics=None,
+                run_eagerly=False, steps_per_execution="auto", jit_compile=True, **kwargs) -> None:
+        """Configure training: optimizer, loss(es), metrics (Keras' arguments)."""
+        from workbench.training import trainer
+
+        trainer.compile(self, optimizer, loss, loss_weights, metrics, weighted_metrics, run_eagerly,
+                        steps_per_execution, jit_compile, **kwargs)
+
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
+            validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
+            steps_per_epoch=None, validation_steps=None, validation_freq=1):
+        """Train for `epochs` epochs; returns a History whose `.history` maps log names to per-epoch values."""
+        from workbench.training import trainer
+
+        return trainer.fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
+                           shuffle, class_weight, sample_weight, initial_epoch, steps_per_epoch, validation_steps,
+                           validation_freq)
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
+                 callbacks=None, return_dict=False):
+        """The loss and metrics on the given data."""
+        from workbench.training import trainer
+
+        return trainer.evaluate(self, x, y, batch_size, verbose, sample_weight, steps, callbacks, return_dict)
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """Outputs for the given inputs, batched, as NumPy arrays."""
+        from workbench.training import trainer
+
+        return trainer.predict(self, x, batch_size, verbose, steps, callbacks)
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
+        from workbench.training import trainer
+
+        return trainer.train_on_batch(self, x, y, sample_weight, class_weight, return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        from workbench.training import trainer
+
+        return trainer.test_on_batch(self, x, y, sample_weight, return_dict)
+
+    def predict_on_batch(self, x):
+        from workbench.training import trainer
+
+        return trainer.predict_on_batch(self, x)
+
     # ------------------------------------------------------------------ summary
     def summary(self, line_length: int | None = None, positions=None, print_fn=None,
                 expand_nested: bool = False, show_trainable: bool = False, layer_range=None) -> None:

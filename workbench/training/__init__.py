@@ -1,0 +1,1 @@
+"""Training: compile / fit / evaluate / predict over one donated train state, and callbacks."""

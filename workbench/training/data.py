@@ -1,0 +1,206 @@
+"""Turning what `fit` / `evaluate` / `predict` receive into fixed-shape batches.
+
+Every batch has the same shape: a last partial batch is padded and carries a
+`mask` (1 for real samples, 0 for padding) that the loss and the metrics use as
+a weight, so one compiled step serves the whole epoch. Batches are grouped
+`steps` at a time (stacked on a new leading axis) for the scanned train function;
+a last short group is padded with fully-masked batches, which the step skips.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import jax
+import numpy as np
+
+
+def _leaves(tree) -> list:
+    return jax.tree_util.tree_leaves(tree)
+
+
+def _as_numpy(tree):
+    def convert(x):
+        if isinstance(x, (np.ndarray, np.generic)):
+            return x
+        if isinstance(x, jax.Array):
+            return np.asarray(x)
+        if isinstance(x, (list, tuple)) and x and not hasattr(x[0], "shape"):
+            return np.asarray(x)
+        if isinstance(x, (int, float)):
+            return np.asarray(x)
+        return np.asarray(x)
+
+    if isinstance(tree, (list, tuple)) and tree and all(isinstance(v, (int, float)) for v in tree):
+        return np.asarray(tree)
+    return jax.tree_util.tree_map(convert, tree)
+
+
+def check_lengths(x, y=None, sample_weight=None) -> int:
+    """The number of samples, after checking every array agrees on it."""
+    sizes = {}
+    for name, tree in (("x", x), ("y", y), ("sample_weight", sample_weight)):
+        for i, leaf in enumerate(_leaves(tree)):
+            if np.ndim(leaf) == 0:
+                raise ValueError(f"{name} must hold arrays with a batch dimension; got a scalar.")
+            sizes[f"{name}[{i}]" if len(_leaves(tree)) > 1 else name] = int(np.shape(leaf)[0])
+    if not sizes:
+        raise ValueError("fit/evaluate/predict received no data: pass x (and y).")
+    if len(set(sizes.values())) > 1:
+        listing = ", ".join(f"{k}: {v}" for k, v in sizes.items())
+        raise ValueError(f"Data cardinality is ambiguous: the arrays have different numbers of samples ({listing}).")
+    return next(iter(sizes.values()))
+
+
+class ArrayBatches:
+    """Batches of in-memory arrays: `(x, y, sample_weight)` pytrees sharing a first dimension."""
+
+    def __init__(self, x, y=None, sample_weight=None, batch_size: int = 32, shuffle: bool = False,
+                 seed: int = 0):
+        if not isinstance(batch_size, int) or batch_size <= 0:
+            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}.")
+        self.x, self.y, self.sample_weight = _as_numpy(x), _as_numpy(y), _as_numpy(sample_weight)
+        self.num_samples = check_lengths(self.x, self.y, self.sample_weight)
+        self.batch_size = min(batch_size, self.num_samples) if self.num_samples else batch_size
+        self.shuffle = shuffle
+        self.seed = seed
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return math.ceil(self.num_samples / self.batch_size)
+
+    def order(self, epoch: int) -> np.ndarray:
+        """The sample order of an epoch: a function of (seed, epoch) only, so resume can replay it."""
+        if not self.shuffle:
+            return np.arange(self.num_samples)
+        return np.random.default_rng([self.seed, epoch]).permutation(self.num_samples)
+
+    def batch(self, epoch: int, step: int, order: np.ndarray | None = None) -> dict:
+        order = self.order(epoch) if order is None else order
+        idx = order[step * self.batch_size : (step + 1) * self.batch_size]
+        n = len(idx)
+        pad = self.batch_size - n
+
+        def take(a):
+            if a is None:
+                return None
+            out = a[idx]
+            if pad:
+                out = np.concatenate([out, np.zeros((pad,) + out.shape[1:], out.dtype)], axis=0)
+            return out
+
+        mask = np.zeros(self.batch_size, "float32")
+        mask[:n] = 1.0
+        return {
+            "x": jax.tree_util.tree_map(take, self.x),
+            "y": jax.tree_util.tree_map(take, self.y),
+            "sample_weight": jax.tree_util.tree_map(take, self.sample_weight),
+            "mask": mask,
+        }
+
+    def epoch(self, epoch: int, steps: int | None = None) -> Iterator[dict]:
+        order = self.order(epoch)
+        for step in range(self.steps_per_epoch if steps is None else min(steps, self.steps_per_epoch)):
+            yield self.batch(epoch, step, order)
+
+    def split(self, fraction: float) -> tuple[ArrayBatches, ArrayBatches]:
+        """Keras' validation_split: the last `fraction` of the samples (before shuffling) validate."""
+        if not 0.0 < fraction < 1.0:
+            raise ValueError(f"validation_split must be in (0, 1), got {fraction!r}.")
+        cut = int(self.num_samples * (1.0 - fraction))
+        if cut == 0 or cut == self.num_samples:
+            raise ValueError(
+                f"validation_split={fraction} leaves no samples on one side of {self.num_samples} samples."
+            )
+
+        def part(tree, sl):
+            return None if tree is None else jax.tree_util.tree_map(lambda a: a[sl], tree)
+
+        head = ArrayBatches(part(self.x, slice(0, cut)), part(self.y, slice(0, cut)),
+                            part(self.sample_weight, slice(0, cut)), self.batch_size, self.shuffle, self.seed)
+        tail = ArrayBatches(part(self.x, slice(cut, None)), part(self.y, slice(cut, None)),
+                            part(self.sample_weight, slice(cut, None)), self.batch_size, False, self.seed)
+        return head, tail
+
+
+class IterableBatches:
+    """Batches from a generator or iterable yielding `x`, `(x, y)` or `(x, y, sample_weight)`.
+
+    Batches must share one batch size except possibly the last, which is padded.
+    """
+
+    def __init__(self, data, steps: int | None = None):
+        self.data = data
+        self.steps = steps
+        self.batch_size = None
+
+    @property
+    def steps_per_epoch(self) -> int | None:
+        if self.steps is not None:
+            return self.steps
+        try:
+            return len(self.data)
+        except TypeError:
+            return None
+
+    def epoch(self, epoch: int, steps: int | None = None) -> Iterator[dict]:
+        limit = steps if steps is not None else self.steps
+        for i, item in enumerate(self.data):
+            if limit is not None and i >= limit:
+                break
+            if isinstance(item, tuple) and len(item) in (2, 3):
+                x, y = item[0], item[1]
+                sw = item[2] if len(item) == 3 else None
+            else:
+                x, y, sw = item, None, None
+            x, y, sw = _as_numpy(x), _as_numpy(y), _as_numpy(sw)
+            n = check_lengths(x, y, sw)
+            if self.batch_size is None:
+                self.batch_size = n
+            if n > self.batch_size:
+                raise ValueError(
+                    f"Batch {i} from the data iterator has {n} samples, more than the first batch's "
+                    f"{self.batch_size}; yield batches of one size (the last may be smaller)."
+                )
+            yield _pad_batch(x, y, sw, n, self.batch_size)
+
+
+def _pad_batch(x, y, sw, n, batch_size) -> dict:
+    pad = batch_size - n
+
+    def fill(a):
+        if a is None or not pad:
+            return a
+        return np.concatenate([a, np.zeros((pad,) + a.shape[1:], a.dtype)], axis=0)
+
+    mask = np.zeros(batch_size, "float32")
+    mask[:n] = 1.0
+    return {"x": jax.tree_util.tree_map(fill, x), "y": jax.tree_util.tree_map(fill, y),
+            "sample_weight": jax.tree_util.tree_map(fill, sw), "mask": mask}
+
+
+def adapter(x, y=None, sample_weight=None, batch_size=None, shuffle=False, seed=0, steps=None):
+    """Choose the batching for the arguments Keras' `fit`/`evaluate`/`predict` accept."""
+    if x is None:
+        raise ValueError("No data: pass x (arrays, a list/dict of arrays, or a generator of batches).")
+    if not (hasattr(x, "__next__") or (hasattr(x, "__iter__") and not isinstance(
+            x, (list, tuple, dict, np.ndarray, jax.Array)))):
+        return ArrayBatches(x, y, sample_weight, batch_size or 32, shuffle, seed)
+    if y is not None or sample_weight is not None:
+        raise ValueError("When x is a generator or iterable of batches, y and sample_weight must be None: "
+                         "yield (x, y) or (x, y, sample_weight) tuples instead.")
+    return IterableBatches(x, steps)
+
+
+def stack(batches: list[dict], steps: int) -> tuple[dict, np.ndarray]:
+    """Stack up to `steps` batches on a new leading axis, padding with empty (fully-masked) batches.
+
+    Returns the stacked batches and a per-step validity flag.
+    """
+    valid = np.zeros(steps, bool)
+    valid[: len(batches)] = True
+    filler = jax.tree_util.tree_map(np.zeros_like, batches[0])
+    full = batches + [filler] * (steps - len(batches))
+    stacked = jax.tree_util.tree_map(lambda *xs: np.stack(xs), *full)
+    return stacked, valid

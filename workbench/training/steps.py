@@ -1,0 +1,113 @@
+"""The compiled functions of training: K train steps in one `jax.jit(lax.scan(...))`.
+
+The train state is one pytree (DESIGN.md):
+`{"trainable", "non_trainable", "opt_state", "metrics", "rng", "step"}`. It is
+donated to the train function, which returns the next one; metrics stay on
+device until a callback asks for them.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import optax
+
+
+def init_state(model, spec, tx, opt_state=None, rng=None) -> dict:
+    variables = model.get_variables()
+    return {
+        "trainable": variables["trainable"],
+        "non_trainable": variables["non_trainable"],
+        "opt_state": tx.init(variables["trainable"]) if opt_state is None else opt_state,
+        "metrics": spec.init_metric_states(),
+        "rng": jax.random.key(0) if rng is None else rng,
+        "step": jnp.zeros((), jnp.int32),
+    }
+
+
+def _constraints(model) -> dict:
+    out = {}
+    trainable = {id(w) for w in model.trainable_weights}
+    for path, var in model._variable_paths():
+        c = getattr(var, "constraint", None)
+        if c is not None and id(var) in trainable:
+            out[path] = c
+    return out
+
+
+def make_train_function(model, spec, tx):
+    """jit(scan over K steps)(state, batches, valid) -> (state, losses); padded steps (valid False) are skipped."""
+    constraints = _constraints(model)
+
+    def train_step(state, batch):
+        rng, step_rng = jax.random.split(state["rng"])
+
+        def loss_fn(trainable):
+            y_pred, new_nt, extra = model.stateless_call(
+                {"trainable": trainable, "non_trainable": state["non_trainable"]},
+                batch["x"], training=True, rng=step_rng, return_losses=True,
+            )
+            loss, parts = spec.total_loss(batch["y"], y_pred, batch["sample_weight"], batch["mask"])
+            for value in extra:  # add_loss() values and weight regularisers, as Keras adds model.losses
+                loss = loss + jnp.asarray(value, jnp.float32)
+            return loss, (y_pred, new_nt, parts)
+
+        (loss, (y_pred, new_nt, parts)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state["trainable"])
+        updates, opt_state = tx.update(grads, state["opt_state"], state["trainable"])
+        trainable = optax.apply_updates(state["trainable"], updates)
+        for path, constraint in constraints.items():
+            trainable[path] = constraint(trainable[path])
+        metrics = spec.update_metrics(state["metrics"], loss, parts, batch["y"], y_pred,
+                                      batch["sample_weight"], batch["mask"])
+        return {
+            "trainable": trainable,
+            "non_trainable": new_nt,
+            "opt_state": opt_state,
+            "metrics": metrics,
+            "rng": rng,
+            "step": state["step"] + 1,
+        }, loss
+
+    def step_or_skip(state, inputs):
+        batch, valid = inputs
+        return jax.lax.cond(valid, train_step, lambda s, b: (s, jnp.zeros((), jnp.float32)), state, batch)
+
+    def train_multi(state, batches, valid):
+        return jax.lax.scan(step_or_skip, state, (batches, valid))
+
+    return jax.jit(train_multi, donate_argnums=0)
+
+
+def make_test_function(model, spec):
+    """jit(scan over K steps)(variables, metric_states, batches, valid) -> metric_states."""
+
+    def test_step(metrics, inputs, variables):
+        batch, valid = inputs
+
+        def run(metrics):
+            y_pred, _, extra = model.stateless_call(variables, batch["x"], training=False, return_losses=True)
+            loss, parts = spec.total_loss(batch["y"], y_pred, batch["sample_weight"], batch["mask"])
+            for value in extra:
+                loss = loss + jnp.asarray(value, jnp.float32)
+            return spec.update_metrics(metrics, loss, parts, batch["y"], y_pred, batch["sample_weight"],
+                                       batch["mask"])
+
+        return jax.lax.cond(valid, run, lambda m: m, metrics), None
+
+    def test_multi(variables, metrics, batches, valid):
+        metrics, _ = jax.lax.scan(lambda m, i: test_step(m, i, variables), metrics, (batches, valid))
+        return metrics
+
+    return jax.jit(test_multi, donate_argnums=1)
+
+
+def make_predict_function(model):
+    def predict_step(variables, x):
+        y_pred, _ = model.stateless_call(variables, x, training=False)
+        return y_pred
+
+    return jax.jit(predict_step)
+
+
+def make_results_function(spec):
+    return jax.jit(spec.results)

@@ -1,0 +1,360 @@
+"""compile / fit / evaluate / predict, Keras' semantics over the compiled steps in `steps.py`.
+
+`fit` keeps one train state pytree on device for the whole call and runs K
+steps per dispatch (K = `steps_per_execution`, chosen automatically so that a
+dispatch takes long enough to amortise the host's work, and short enough that
+progress and callbacks update about every half second). The model's variables
+are written back after every dispatch, so callbacks see the current weights,
+and weights a callback sets are taken into the state before the next dispatch.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+
+import jax
+import numpy as np
+
+from workbench.training import data as data_mod
+from workbench.training import steps as steps_mod
+from workbench.training.callbacks import CallbackList, History, ProgbarLogger, as_numbers
+from workbench.training.compile import CompileSpec
+
+_TARGET_EXECUTION_S = 0.05  # a dispatch this long makes per-dispatch host overhead negligible
+_MAX_EXECUTION_S = 0.5  # ...but progress and callbacks still update at least this often
+_MAX_K = 256
+
+
+def compile(model, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, weighted_metrics=None,
+            run_eagerly=False, steps_per_execution="auto", jit_compile=True, **kwargs):
+    if kwargs:
+        raise ValueError(f"compile() got unexpected arguments {sorted(kwargs)}.")
+    model._compile_spec = CompileSpec(model, optimizer, loss, loss_weights, metrics, weighted_metrics,
+                                      run_eagerly, steps_per_execution, jit_compile)
+    model._tx = model._compile_spec.optimizer.to_optax()
+    model._train_state = None
+    model._functions = {}
+    model.compiled = True
+
+
+def _spec(model) -> CompileSpec:
+    spec = getattr(model, "_compile_spec", None)
+    if spec is None:
+        raise RuntimeError(f"Model '{model.name}' must be compiled before training or evaluation: "
+                           "call model.compile(optimizer=..., loss=...).")
+    return spec
+
+
+def _class_weight_to_sample_weight(y, class_weight: dict) -> np.ndarray:
+    y = np.asarray(y)
+    labels = y.argmax(axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(len(y), -1)[:, 0].astype(int)
+    missing = sorted(set(np.unique(labels).tolist()) - set(class_weight))
+    if missing:
+        raise ValueError(f"class_weight has no entry for classes {missing}; it covers {sorted(class_weight)}.")
+    return np.asarray([class_weight[int(c)] for c in labels], "float32")
+
+
+def _first_batch(source, epoch: int) -> dict:
+    for batch in source.epoch(epoch, steps=1):
+        return batch
+    raise ValueError("The data yielded no batches.")
+
+
+def _prepare(model, spec: CompileSpec, batch: dict) -> None:
+    """Build the model and resolve metric names from the first batch, before any compilation."""
+    if not model.built:
+        model(batch["x"])
+    _check_inputs(model, batch["x"])
+    variables = model.get_variables()
+    try:
+        out = jax.eval_shape(lambda v, x: model.stateless_call(v, x)[0], variables, batch["x"])
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"Model '{model.name}' cannot take the given x: {e}") from None
+    spec.build_metrics(batch["y"], out)
+    if batch["y"] is not None:
+        ys, outs = spec.flatten(batch["y"]), spec.flatten(out)
+        for name, y, o, loss in zip(spec.names, ys, outs, spec.losses):
+            _check_targets(name, y, o, loss)
+
+
+def _check_inputs(model, x) -> None:
+    inputs = getattr(model, "inputs", None)
+    if not inputs:
+        return
+    xs = x if isinstance(x, (list, tuple)) else list(x.values()) if isinstance(x, dict) else [x]
+    for t, arr in zip(inputs, xs):
+        shape = np.shape(arr)
+        if len(shape) != len(t.shape) or any(d is not None and d != s for d, s in zip(t.shape[1:], shape[1:])):
+            raise ValueError(
+                f"Input '{t.name}' of model '{model.name}' expects samples of shape {t.shape[1:]}, "
+                f"got data with samples of shape {tuple(shape[1:])}."
+            )
+
+
+def _check_targets(name, y, out, loss) -> None:
+    if y is None or loss is None:
+        return
+    sparse = "sparse" in getattr(loss, "name", "")
+    if sparse:
+        n = out.shape[-1]
+        labels = np.asarray(y)
+        if labels.size and (labels.min() < 0 or labels.max() >= n):
+            bad = labels.max() if labels.max() >= n else labels.min()
+            raise ValueError(f"Output '{name}': sparse label {int(bad)} is out of range [0, {n}) for "
+                             f"{n} classes.")
+
+
+def _variables_changed(model, state) -> bool:
+    synced = getattr(model, "_synced_arrays", None)
+    if synced is None:
+        return True
+    return any(var._value is not synced.get(id(var)) for var in model.weights)
+
+
+def _write_back(model, state) -> None:
+    """Point the model's variables at the state's arrays (no copy)."""
+    flat = {**state["trainable"], **state["non_trainable"]}
+    synced = {}
+    for path, var in model._variable_paths():
+        var._value = flat[path]
+        synced[id(var)] = var._value
+    model._synced_arrays = synced
+
+
+def _refresh_from_model(model, state) -> dict:
+    variables = model.get_variables()
+    return {**state, "trainable": dict(variables["trainable"]), "non_trainable": dict(variables["non_trainable"])}
+
+
+def _function(model, key, make):
+    fns = model._functions
+    if key not in fns:
+        fns[key] = make()
+    return fns[key]
+
+
+def _choose_k(spec, run_once, steps_per_epoch) -> int:
+    if spec.steps_per_execution != "auto":
+        return spec.steps_per_execution
+    t = run_once()
+    k = max(1, int(_TARGET_EXECUTION_S / max(t, 1e-6)))
+    k = min(k, max(1, int(_MAX_EXECUTION_S / max(t, 1e-6))), _MAX_K)
+    if steps_per_epoch:
+        k = min(k, steps_per_epoch)
+    return k
+
+
+def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
+        validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
+        steps_per_epoch=None, validation_steps=None, validation_freq=1, seed=None):
+    spec = _spec(model)
+    if class_weight is not None:
+        if y is None or isinstance(y, (dict, list)):
+            raise ValueError("class_weight needs y as one array (a single-output model).")
+        cw = _class_weight_to_sample_weight(y, class_weight)
+        sample_weight = cw if sample_weight is None else np.asarray(sample_weight, "float32") * cw
+    if seed is None:
+        seed = int(np.random.default_rng().integers(2**31)) if getattr(model, "_fit_seed", None) is None \
+            else model._fit_seed
+    source = data_mod.adapter(x, y, sample_weight, batch_size, shuffle, seed, steps_per_epoch)
+    val_source = None
+    if validation_split:
+        if not isinstance(source, data_mod.ArrayBatches):
+            raise ValueError("validation_split needs array inputs; pass validation_data for generators.")
+        source, val_source = source.split(validation_split)
+    if validation_data is not None:
+        val_source = _validation_source(validation_data, batch_size, validation_steps)
+
+    first = _first_batch(source, initial_epoch)
+    _prepare(model, spec, first)
+    steps = steps_per_epoch or source.steps_per_epoch
+    history = History()
+    cbs = list(callbacks or [])
+    if verbose == "auto":
+        verbose = 1
+    if verbose and not any(isinstance(c, ProgbarLogger) for c in cbs):
+        cbs.append(ProgbarLogger())
+    cbs.append(history)
+    model.history = history
+    cb = CallbackList(cbs, model, {"epochs": epochs, "steps": steps, "verbose": verbose})
+
+    tx = model._tx
+    state = model._train_state
+    if state is None:
+        state = steps_mod.init_state(model, spec, tx, rng=jax.random.key(seed % (2**31)))
+    else:
+        state = _refresh_from_model(model, state)
+    train_fn = _function(model, "train", lambda: steps_mod.make_train_function(model, spec, tx))
+    results_fn = _function(model, "results", lambda: steps_mod.make_results_function(spec))
+
+    model.stop_training = False
+    model.nan_step = None
+    cb.on_train_begin()
+    k = None
+    logs: dict = {}
+    try:
+        for epoch in range(initial_epoch, epochs):
+            state = {**state, "metrics": spec.init_metric_states()}
+            cb.on_epoch_begin(epoch)
+            step = 0
+            batches = source.epoch(epoch, steps)
+            exhausted = False
+            while not exhausted and not model.stop_training:
+                if k is None:
+                    batch = next(batches, None)
+                    if batch is None:
+                        break
+                    # The first step runs alone (compiling K=1); its timing picks K.
+                    stacked, valid = data_mod.stack([batch], 1)
+                    state, losses = train_fn(state, stacked, valid)
+                    model._first_nonfinite_step = _first_nonfinite(losses, 1, step)
+                    step += 1
+                    k = _choose_k(spec, lambda s=state, b=batch: _time_one(train_fn, s, b), steps)
+                    _write_back(model, state)
+                    logs = _batch_logs(results_fn, state)
+                    cb.on_train_batch_end(step - 1, logs)
+                    continue
+                group = []
+                for _ in range(k):
+                    batch = next(batches, None)
+                    if batch is None:
+                        exhausted = True
+                        break
+                    group.append(batch)
+                if not group:
+                    break
+                if _variables_changed(model, state):
+                    state = _refresh_from_model(model, state)
+                stacked, valid = data_mod.stack(group, k)
+                cb.on_train_batch_begin(step)
+                state, losses = train_fn(state, stacked, valid)
+                model._first_nonfinite_step = _first_nonfinite(losses, len(group), step)
+                step += len(group)
+                _write_back(model, state)
+                logs = _batch_logs(results_fn, state)
+                cb.on_train_batch_end(step - 1, logs)
+            epoch_logs = as_numbers(results_fn(state["metrics"]))
+            if val_source is not None and (epoch + 1) % validation_freq == 0:
+                val = _evaluate_source(model, spec, val_source, {**state["trainable"], **state["non_trainable"]},
+                                       validation_steps)
+                epoch_logs.update({f"val_{k_}": v for k_, v in val.items()})
+            logs = epoch_logs
+            cb.on_epoch_end(epoch, logs)
+            if model.stop_training:
+                break
+    except KeyboardInterrupt:
+        _write_back(model, state)
+        model._train_state = state
+        warnings.warn("Training interrupted: the model keeps the weights of the last finished step.", stacklevel=2)
+        return history
+    _write_back(model, state)
+    model._train_state = state
+    cb.on_train_end(logs)
+    return history
+
+
+def _time_one(train_fn, state, batch) -> float:
+    """Seconds one already-compiled step takes (on a copy of the state, which is donated)."""
+    copy = jax.tree_util.tree_map(lambda a: a.copy() if hasattr(a, "copy") else a, state)
+    stacked, valid = data_mod.stack([batch], 1)
+    t0 = time.perf_counter()
+    out, _ = train_fn(copy, stacked, valid)
+    jax.block_until_ready(out["step"])
+    return time.perf_counter() - t0
+
+
+def _first_nonfinite(losses, n: int, offset: int):
+    """Index (within the epoch) of the first step whose loss is NaN or infinite, else None."""
+    values = np.asarray(losses)[:n]
+    bad = np.flatnonzero(~np.isfinite(values))
+    return int(offset + bad[0]) if bad.size else None
+
+
+def _batch_logs(results_fn, state) -> dict:
+    return as_numbers(results_fn(state["metrics"]))
+
+
+def _validation_source(validation_data, batch_size, validation_steps):
+    if isinstance(validation_data, tuple) and len(validation_data) in (2, 3):
+        x, y = validation_data[0], validation_data[1]
+        sw = validation_data[2] if len(validation_data) == 3 else None
+        return data_mod.ArrayBatches(x, y, sw, batch_size or 32, False) if _is_array_like(x) else \
+            data_mod.IterableBatches(validation_data, validation_steps)
+    return data_mod.IterableBatches(validation_data, validation_steps)
+
+
+def _is_array_like(x) -> bool:
+    return all(isinstance(leaf, (np.ndarray, jax.Array, np.generic)) for leaf in jax.tree_util.tree_leaves(x))
+
+
+def _evaluate_source(model, spec, source, flat_variables, steps=None) -> dict:
+    variables = model.get_variables()
+    variables = {sec: {p: flat_variables[p] for p in variables[sec]} for sec in variables}
+    test_fn = _function(model, "test", lambda: steps_mod.make_test_function(model, spec))
+    results_fn = _function(model, "results", lambda: steps_mod.make_results_function(spec))
+    metrics = spec.init_metric_states()
+    k = spec.steps_per_execution if spec.steps_per_execution != "auto" else 32
+    group = []
+    for batch in source.epoch(0, steps):
+        group.append(batch)
+        if len(group) == k:
+            stacked, valid = data_mod.stack(group, k)
+            metrics = test_fn(variables, metrics, stacked, valid)
+            group = []
+    if group:
+        stacked, valid = data_mod.stack(group, k)
+        metrics = test_fn(variables, metrics, stacked, valid)
+    return as_numbers(results_fn(metrics))
+
+
+def evaluate(model, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
+             callbacks=None, return_dict=False):
+    spec = _spec(model)
+    source = data_mod.adapter(x, y, sample_weight, batch_size, False, 0, steps)
+    _prepare(model, spec, _first_batch(source, 0))
+    variables = model.get_variables()
+    logs = _evaluate_source(model, spec, source, {**variables["trainable"], **variables["non_trainable"]}, steps)
+    if return_dict:
+        return logs
+    values = [logs["loss"]] + [v for k, v in logs.items() if k != "loss"]
+    return values[0] if len(values) == 1 else values
+
+
+def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+    source = data_mod.adapter(x, None, None, batch_size, False, 0, steps)
+    first = _first_batch(source, 0)
+    if not model.built:
+        model(first["x"])
+    _check_inputs(model, first["x"])
+    predict_fn = _function(model, "predict", lambda: steps_mod.make_predict_function(model)) \
+        if hasattr(model, "_functions") else steps_mod.make_predict_function(model)
+    variables = model.get_variables()
+    outs = []
+    for batch in source.epoch(0, steps):
+        y = predict_fn(variables, batch["x"])
+        n = int(batch["mask"].sum())
+        outs.append(jax.tree_util.tree_map(lambda a, n=n: np.asarray(a)[:n], y))
+    return jax.tree_util.tree_map(lambda *parts: np.concatenate(parts, axis=0), *outs)
+
+
+def train_on_batch(model, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
+    history = fit(model, x, y, batch_size=len(jax.tree_util.tree_leaves(x)[0]), epochs=1, verbose=0,
+                  sample_weight=sample_weight, class_weight=class_weight, shuffle=False)
+    logs = {k: v[-1] for k, v in history.history.items()}
+    return logs if return_dict else _values(logs)
+
+
+def test_on_batch(model, x, y=None, sample_weight=None, return_dict=False):
+    logs = evaluate(model, x, y, batch_size=len(jax.tree_util.tree_leaves(x)[0]), sample_weight=sample_weight,
+                    return_dict=True)
+    return logs if return_dict else _values(logs)
+
+
+def predict_on_batch(model, x):
+    return predict(model, x, batch_size=len(jax.tree_util.tree_leaves(x)[0]))
+
+
+def _values(logs: dict):
+    values = [logs["loss"]] + [v for k, v in logs.items() if k != "loss"]
+    return values[0] if len(values) == 1 else values
