@@ -7,7 +7,6 @@ step calls: `total_loss(...)` and `update_metrics(...)`.
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 
 from workbench import losses as losses_mod
