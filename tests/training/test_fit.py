@@ -219,7 +219,8 @@ def test_metrics_as_functions_objects_and_shape_built_metrics():
 
     m = workbench.Sequential([workbench.Input((4,)), layers.Dense(3, activation="sigmoid")])
     m.compile(optimizer="sgd", loss="binary_crossentropy",
-              metrics=[mean_pred, workbench.metrics.AUC(), workbench.metrics.F1Score(average="macro"), "accuracy"])
+              metrics=[mean_pred, workbench.metrics.AUC(name="auc"), workbench.metrics.F1Score(average="macro", name="f1_score"),
+                       "accuracy"])
     h = m.fit(x, y, epochs=1, verbose=0)
     assert {"mean_pred", "auc", "f1_score", "accuracy"} <= set(h.history)
     probs = np.asarray(m.predict(x))
