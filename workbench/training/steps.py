@@ -69,10 +69,17 @@ def make_train_function(model, spec, tx):
         }, loss
 
     def step_or_skip(state, inputs):
+        # Padded steps (the end of an epoch) are computed and discarded by a select.
         batch, valid = inputs
-        return jax.lax.cond(valid, train_step, lambda s, b: (s, jnp.zeros((), jnp.float32)), state, batch)
+        new, loss = train_step(state, batch)
+        keep = jax.tree_util.tree_map(lambda a, b: jnp.where(valid, a, b), new, state)
+        return keep, jnp.where(valid, loss, 0.0)
 
     def train_multi(state, batches, valid):
+        if valid.shape[0] == 1:
+            # One step needs no loop; XLA:CPU also runs convolutions much slower inside one.
+            new, loss = train_step(state, jax.tree_util.tree_map(lambda a: a[0], batches))
+            return new, loss[None]
         return jax.lax.scan(step_or_skip, state, (batches, valid))
 
     return jax.jit(train_multi, donate_argnums=0)

@@ -35,6 +35,7 @@ def compile(model, optimizer="rmsprop", loss=None, loss_weights=None, metrics=No
     model._tx = model._compile_spec.optimizer.to_optax()
     model._train_state = None
     model._functions = {}
+    model._auto_k = None
     model.compiled = True
 
 
@@ -134,12 +135,15 @@ def _function(model, key, make):
     return fns[key]
 
 
-def _choose_k(spec, run_once, steps_per_epoch) -> int:
+def _choose_k(model, spec, run_once, steps_per_epoch) -> int:
     if spec.steps_per_execution != "auto":
         return spec.steps_per_execution
+    if getattr(model, "_auto_k", None) is not None:  # measured once per compile: a new K recompiles
+        return model._auto_k if not steps_per_epoch else min(model._auto_k, steps_per_epoch)
     t = run_once()
     k = max(1, int(_TARGET_EXECUTION_S / max(t, 1e-6)))
     k = min(k, max(1, int(_MAX_EXECUTION_S / max(t, 1e-6))), _MAX_K)
+    model._auto_k = k
     if steps_per_epoch:
         k = min(k, steps_per_epoch)
     return k
@@ -191,7 +195,9 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
     model.stop_training = False
     model.nan_step = None
     cb.on_train_begin()
-    k = None
+    k = spec.steps_per_execution if spec.steps_per_execution != "auto" else getattr(model, "_auto_k", None)
+    if k is not None and steps:
+        k = min(k, steps)
     logs: dict = {}
     try:
         for epoch in range(initial_epoch, epochs):
@@ -210,7 +216,7 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
                     state, losses = train_fn(state, stacked, valid)
                     model._first_nonfinite_step = _first_nonfinite(losses, 1, step)
                     step += 1
-                    k = _choose_k(spec, lambda s=state, b=batch: _time_one(train_fn, s, b), steps)
+                    k = _choose_k(model, spec, lambda s=state, b=batch: _time_one(train_fn, s, b), steps)
                     _write_back(model, state)
                     logs = _batch_logs(results_fn, state)
                     cb.on_train_batch_end(step - 1, logs)
