@@ -15,9 +15,6 @@ non-trainable state instead of assigning it.
 
 from __future__ import annotations
 
-import inspect
-import warnings
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -27,37 +24,20 @@ from workbench import initializers as initializers_mod
 from workbench import regularizers as regularizers_mod
 from workbench.core import context, naming, rng, serialization, symbolic
 from workbench.core import dtype_policy as policies
+from workbench.core.jit_call import JitCall
+from workbench.core.pure_form import PureForm
+from workbench.core.shapes import build_shapes, call_params, jsonable_shapes, spec, tuple_shapes
 from workbench.core.variable import Variable, autocast_scope, current_stateless_scope, stateless_scope
 
 # Errors that mean a call needs concrete Python values: such layers run eagerly.
-_TRACE_ERRORS = (
-    jax.errors.ConcretizationTypeError,
-    jax.errors.TracerBoolConversionError,
-    jax.errors.TracerIntegerConversionError,
-    jax.errors.TracerArrayConversionError,
-)
 
 _INTERNAL = frozenset(
     {"_inbound_nodes", "_jit_cache", "_trainable_variables", "_non_trainable_variables", "_losses"}
 )
 
 
-def _is_array(x) -> bool:
-    return isinstance(x, (jax.Array, np.ndarray, np.generic))
 
-
-def _shape_tree(x):
-    """Shapes of the arrays in x, with the same nesting (a tuple for one array)."""
-    if isinstance(x, (list, tuple)) and not hasattr(x, "shape"):
-        return type(x)(_shape_tree(v) for v in x) if isinstance(x, list) else tuple(_shape_tree(v) for v in x)
-    if isinstance(x, dict):
-        return {k: _shape_tree(v) for k, v in x.items()}
-    if x is None:
-        return None
-    return symbolic.shape_of(x)
-
-
-class Layer:
+class Layer(PureForm, JitCall):
     """Base class of every layer and model.
 
     Subclass it and implement `build(input_shape)` (create weights with
@@ -328,90 +308,6 @@ class Layer:
         else:
             self._losses.append(loss)
 
-    # ------------------------------------------------------------------ pure form
-    def _variable_paths(self) -> list[tuple[str, Variable]]:
-        """(path, variable) for every weight, in `weights` order, paths unique."""
-        found: dict[int, str] = {}
-
-        def walk(layer, prefix):
-            used = set()
-            for w in layer._trainable_variables + layer._non_trainable_variables:
-                if id(w) in found:
-                    continue
-                key, i = w.name, 1
-                while key in used:
-                    key, i = f"{w.name}_{i}", i + 1
-                used.add(key)
-                found[id(w)] = prefix + key
-            for child_key, child in layer._tracked_children():
-                walk(child, f"{prefix}{child_key}/")
-
-        walk(self, "")
-        return [(found[id(w)], w) for w in self.weights]
-
-    def get_variables(self) -> dict:
-        """The weights as a plain pytree: {"trainable": {path: array}, "non_trainable": {...}}."""
-        trainable = {id(w) for w in self.trainable_weights}
-        out = {"trainable": {}, "non_trainable": {}}
-        for path, var in self._variable_paths():
-            out["trainable" if id(var) in trainable else "non_trainable"][path] = var._value
-        return out
-
-    def set_variables(self, variables: dict) -> None:
-        """Write a pytree shaped like `get_variables()` back into the weights."""
-        flat = _merge_sections(variables)
-        paths = self._variable_paths()
-        missing = [p for p, _ in paths if p not in flat]
-        if missing:
-            raise KeyError(f"set_variables: no value for {missing} in the given variables.")
-        for path, var in paths:
-            value = flat[path]
-            if tuple(np.shape(value)) != var.shape:
-                raise ValueError(
-                    f"set_variables: '{path}' has shape {var.shape}, got {tuple(np.shape(value))}."
-                )
-        for path, var in paths:
-            var._value = jnp.asarray(flat[path], dtype=var.dtype)
-
-    def stateless_call(self, variables: dict, *args, training: bool = False, rng=None,
-                       return_losses: bool = False, **kwargs):
-        """Run the layer as a pure function of `variables` (a `get_variables()` pytree).
-
-        Returns `(outputs, new_non_trainable)`, or `(outputs, new_non_trainable, losses)`
-        with `return_losses=True`. Nothing in the layer is modified, so this can be
-        wrapped in `jax.jit`, `jax.grad` or `jax.vmap`.
-        """
-        if not self.built:
-            raise ValueError(
-                f"'{self.name}' must be built before stateless_call: call it once on data "
-                "or call build(input_shape)."
-            )
-        flat = _merge_sections(variables)
-        mapping = {}
-        for path, var in self._variable_paths():
-            if path not in flat:
-                raise KeyError(
-                    f"stateless_call: variables has no entry '{path}'. Pass the pytree "
-                    "returned by model.get_variables()."
-                )
-            mapping[id(var)] = flat[path]
-        non_trainable = dict(variables.get("non_trainable", {}))
-        with stateless_scope(mapping) as scope, rng_scope(rng), context.call_context(training) as ctx:
-            outputs = self._run(args, dict(kwargs, training=training))
-            losses = list(ctx.losses)
-            for layer in self._flatten_layers():
-                for w in layer._trainable_variables + layer._non_trainable_variables:
-                    reg = getattr(w, "regularizer", None)
-                    if reg is not None:
-                        losses.append(reg(w.value))
-            paths = {id(v): p for p, v in self._variable_paths()}
-            for key, value in scope.updates.items():
-                if paths.get(key) in non_trainable:
-                    non_trainable[paths[key]] = value
-        if return_losses:
-            return outputs, non_trainable, losses
-        return outputs, non_trainable
-
     # ------------------------------------------------------------------ building
     def build(self, input_shape) -> None:
         """Create the layer's weights for inputs of `input_shape` (override in subclasses)."""
@@ -420,7 +316,7 @@ class Layer:
     def _maybe_build(self, args, kwargs) -> None:
         if self.built:
             return
-        shapes = _build_shapes(self, args, kwargs)
+        shapes = build_shapes(self, args, kwargs)
         self._build_shapes = shapes
         if type(self).build is not Layer.build:
             try:
@@ -468,7 +364,7 @@ class Layer:
         values = {id(v): v._value for v in variables}
 
         def fn(*a, **k):
-            with stateless_scope(values), rng_scope(jax.random.key(0)), context.call_context(k.get("training")):
+            with stateless_scope(values), rng.key_scope(jax.random.key(0)), context.call_context(k.get("training")):
                 return self._run(a, k)
 
         try:
@@ -534,7 +430,7 @@ class Layer:
         ctx = context.current()
         if training is None and ctx is not None:
             training = ctx.training
-        params = _call_params(type(self))
+        params = call_params(type(self))
         if "training" in params:
             kwargs["training"] = training
         if "mask" in kwargs and kwargs["mask"] is None and "mask" not in params:
@@ -569,60 +465,6 @@ class Layer:
         self._inbound_nodes.append(symbolic.Node(self, args, kwargs, outputs))
         return outputs
 
-    def _jitted_call(self, args, kwargs):
-        variables = self.weights
-        training = kwargs.get("training")
-        leaves, treedef = jax.tree_util.tree_flatten((args, kwargs))
-        dynamic_pos = tuple(i for i, x in enumerate(leaves) if _is_array(x))
-        static = tuple((i, x) for i, x in enumerate(leaves) if i not in set(dynamic_pos))
-        try:
-            cache_key = (treedef, dynamic_pos, static, len(variables), bool(training))
-            hash(cache_key)
-        except TypeError:
-            return self._eager_fallback(args, kwargs)
-        fn = self._jit_cache.get(cache_key)
-        if fn is None:
-            fn = self._jit_cache[cache_key] = self._make_jitted(variables, treedef, dynamic_pos, static)
-        key = rng.next_key() if training else None
-        try:
-            outputs, updates, losses = fn([v._value for v in variables], key, [leaves[i] for i in dynamic_pos])
-        except _TRACE_ERRORS:
-            self._jit_ok = False
-            warnings.warn(
-                f"'{self.name}' uses Python control flow on array values, so its calls run eagerly "
-                "(op by op) instead of as one compiled function.",
-                stacklevel=3,
-            )
-            return self._eager_fallback(args, kwargs)
-        for i, value in updates.items():
-            variables[i]._value = value
-        self._losses = list(losses)
-        return outputs
-
-    def _eager_fallback(self, args, kwargs):
-        with context.call_context(kwargs.get("training")):
-            return self._run(args, kwargs)
-
-    def _make_jitted(self, variables, treedef, dynamic_pos, static):
-        n = treedef.num_leaves
-
-        def pure(values, key, dynamic):
-            leaves = [None] * n
-            for i, x in zip(dynamic_pos, dynamic):
-                leaves[i] = x
-            for i, x in static:
-                leaves[i] = x
-            args, kwargs = jax.tree_util.tree_unflatten(treedef, leaves)
-            mapping = {id(v): val for v, val in zip(variables, values)}
-            with stateless_scope(mapping) as scope, rng_scope(key), context.call_context(
-                kwargs.get("training")
-            ) as ctx:
-                outputs = self._run(args, kwargs)
-            index = {id(v): i for i, v in enumerate(variables)}
-            return outputs, {index[k]: val for k, val in scope.updates.items() if k in index}, list(ctx.losses)
-
-        return jax.jit(pure)
-
     # ------------------------------------------------------------------ config
     def get_config(self) -> dict:
         """The constructor arguments that recreate this layer (without weights)."""
@@ -649,18 +491,18 @@ class Layer:
     def get_build_config(self):
         if self._build_shapes is None:
             return None
-        return {"input_shape": _jsonable_shapes(self._build_shapes)}
+        return {"input_shape": jsonable_shapes(self._build_shapes)}
 
     def build_from_config(self, build_config) -> None:
         if not build_config:
             return
-        shapes = _tuple_shapes(build_config["input_shape"])
+        shapes = tuple_shapes(build_config["input_shape"])
         if isinstance(shapes, dict):
-            specs = {k[: -len("_shape")]: _spec(v) for k, v in shapes.items()}
+            specs = {k[: -len("_shape")]: spec(v) for k, v in shapes.items()}
             first = next(iter(specs))
             args, kwargs = (specs.pop(first),), specs
         else:
-            args, kwargs = (_spec(shapes),), {}
+            args, kwargs = (spec(shapes),), {}
         self._maybe_build(args, kwargs)
         if self._needs_trace_build():
             concrete = symbolic.map_keras_tensors(symbolic.concrete_zeros, (args, kwargs))
@@ -671,68 +513,5 @@ class Layer:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 
 
-def _merge_sections(variables) -> dict:
-    if not isinstance(variables, dict) or not set(variables) <= {"trainable", "non_trainable"}:
-        raise TypeError(
-            "Expected a variables pytree {'trainable': {...}, 'non_trainable': {...}} as returned "
-            f"by get_variables(), got {type(variables).__name__} with keys "
-            f"{sorted(variables) if isinstance(variables, dict) else '-'}."
-        )
-    return {**variables.get("trainable", {}), **variables.get("non_trainable", {})}
-
-
-def rng_scope(key):
-    return rng.key_scope(key)
-
-
-_PARAMS_CACHE: dict = {}
-
-
-def _call_params(cls) -> tuple:
-    params = _PARAMS_CACHE.get(cls)
-    if params is None:
-        params = _PARAMS_CACHE[cls] = tuple(inspect.signature(cls.call).parameters)
-    return params
-
-
-def _build_shapes(layer, args, kwargs):
-    """Shapes for `build`: the first argument's, or a `<name>_shape` dict for multi-input builds."""
-    build_params = [
-        p for p in inspect.signature(type(layer).build).parameters.values()
-        if p.name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-    ]
-    if len(build_params) > 1 and all(p.name.endswith("_shape") for p in build_params):
-        call_names = [p for p in _call_params(type(layer)) if p != "self"]
-        bound = dict(zip(call_names, args))
-        bound.update(kwargs)
-        shapes = {}
-        for p in build_params:
-            arg = bound.get(p.name[: -len("_shape")])
-            if arg is not None:
-                shapes[p.name] = _shape_tree(arg)
-        return shapes
-    return _shape_tree(args[0]) if args else None
-
-
-def _jsonable_shapes(shapes):
-    if isinstance(shapes, dict):
-        return {k: _jsonable_shapes(v) for k, v in shapes.items()}
-    if isinstance(shapes, (list, tuple)) and shapes and isinstance(shapes[0], (list, tuple, dict)):
-        return [_jsonable_shapes(s) for s in shapes]
-    return None if shapes is None else list(shapes)
-
-
-def _tuple_shapes(shapes):
-    if isinstance(shapes, dict):
-        return {k: _tuple_shapes(v) for k, v in shapes.items()}
-    if isinstance(shapes, list) and shapes and isinstance(shapes[0], (list, dict)):
-        return [_tuple_shapes(s) for s in shapes]
-    return None if shapes is None else tuple(shapes)
-
-
-def _spec(shapes):
-    if isinstance(shapes, list):
-        return [_spec(s) for s in shapes]
-    if isinstance(shapes, dict):
-        return {k: _spec(v) for k, v in shapes.items()}
-    return symbolic.KerasTensor(shapes)
+# Kept under its old name: functional.py and sequential.py read call signatures through it.
+_call_params = call_params
