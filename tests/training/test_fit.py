@@ -227,3 +227,25 @@ def test_metrics_as_functions_objects_and_shape_built_metrics():
     logs = m.evaluate(x, y, return_dict=True, verbose=0)
     np.testing.assert_allclose(logs["mean_pred"], probs.mean(), rtol=1e-5)
     np.testing.assert_allclose(logs["accuracy"], ((probs > 0.5) == y).mean(), rtol=1e-5)
+
+
+def test_keyboard_interrupt_keeps_latest_weights_and_history():
+    x, y = regression_data(n=64)
+    m = linear_model()
+    m.compile(optimizer="sgd", loss="mse", steps_per_execution=1)
+    before = m.get_weights()[0].copy()
+    seen = {}
+
+    class Interrupt(Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if batch == 2:
+                seen["weights"] = self.model.get_weights()[0].copy()
+                raise KeyboardInterrupt
+
+    with pytest.warns(UserWarning, match="interrupted"):
+        h = m.fit(x, y, batch_size=16, epochs=3, verbose=0, shuffle=False, callbacks=[Interrupt()])
+    assert isinstance(h, workbench.callbacks.History)
+    after = m.get_weights()[0]
+    assert not np.array_equal(after, before)
+    np.testing.assert_array_equal(after, seen["weights"])
+    assert m.predict(x).shape == (64, 1)
