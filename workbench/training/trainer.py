@@ -107,20 +107,22 @@ def _check_targets(name, y, out, loss) -> None:
 
 
 def _variables_changed(model, state) -> bool:
+    """True when something (a callback's set_weights) replaced a weight since the last write-back."""
     synced = getattr(model, "_synced_arrays", None)
     if synced is None:
         return True
-    return any(var._value is not synced.get(id(var)) for var in model.weights)
+    return any(var._value is not array for var, array in synced)
 
 
 def _write_back(model, state) -> None:
     """Point the model's variables at the state's arrays (no copy)."""
+    paths = getattr(model, "_fit_paths", None)
+    if paths is None:  # the layer tree is walked once per fit, not once per dispatch
+        paths = model._fit_paths = model._variable_paths()
     flat = {**state["trainable"], **state["non_trainable"]}
-    synced = {}
-    for path, var in model._variable_paths():
+    for path, var in paths:
         var._value = flat[path]
-        synced[id(var)] = var._value
-    model._synced_arrays = synced
+    model._synced_arrays = [(var, var._value) for _, var in paths]
 
 
 def _refresh_from_model(model, state) -> dict:
@@ -194,6 +196,7 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
 
     model.stop_training = False
     model.nan_step = None
+    model._fit_paths = None
     cb.on_train_begin()
     k = spec.steps_per_execution if spec.steps_per_execution != "auto" else getattr(model, "_auto_k", None)
     if k is not None and steps:
