@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
+import jax
+
 from workbench.core.dtype_policy import DTypePolicy, dtype_policy, set_dtype_policy
 
 _settings = {"floatx": "float32", "epsilon": 1e-7, "image_data_format": "channels_last"}
@@ -38,9 +43,61 @@ def set_image_data_format(value: str) -> None:
     _settings["image_data_format"] = value
 
 
+# ---------------------------------------------------------------- compilation cache
+_CACHE_ENV = "WORKBENCH_COMPILATION_CACHE"  # "0" / "off" / "false" turns the cache off
+_CACHE_DIR_ENV = "WORKBENCH_COMPILATION_CACHE_DIR"
+
+
+def default_compilation_cache_dir() -> Path:
+    """The per-user cache folder: `$XDG_CACHE_HOME/workbench/jax` (or `~/.cache/workbench/jax`)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "workbench" / "jax"
+
+
+def enable_compilation_cache(directory: str | os.PathLike | None = None) -> Path:
+    """Keep compiled XLA programs on disk, so a new process (a restarted kernel) skips compiling.
+
+    Every program is cached, however quick its compilation: the small steps of
+    teaching models are exactly the ones whose compile time dominates a run.
+    """
+    path = Path(directory) if directory is not None else default_compilation_cache_dir()
+    path.mkdir(parents=True, exist_ok=True)
+    jax.config.update("jax_compilation_cache_dir", str(path))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    return path
+
+
+def disable_compilation_cache() -> None:
+    jax.config.update("jax_compilation_cache_dir", None)
+
+
+def compilation_cache_dir() -> str | None:
+    """The folder compiled programs are cached in, or None when the cache is off."""
+    return jax.config.jax_compilation_cache_dir
+
+
+def _init_compilation_cache() -> None:
+    """On by default; off with WORKBENCH_COMPILATION_CACHE=0; a cache dir JAX was given is kept."""
+    if os.environ.get(_CACHE_ENV, "1").strip().lower() in ("0", "off", "false", "no"):
+        return
+    if jax.config.jax_compilation_cache_dir:
+        return
+    try:
+        enable_compilation_cache(os.environ.get(_CACHE_DIR_ENV) or None)
+    except OSError:  # a read-only home: run without the cache rather than fail at import
+        pass
+
+
+_init_compilation_cache()
+
 __all__ = [
     "DTypePolicy",
+    "compilation_cache_dir",
+    "default_compilation_cache_dir",
+    "disable_compilation_cache",
     "dtype_policy",
+    "enable_compilation_cache",
     "epsilon",
     "floatx",
     "image_data_format",

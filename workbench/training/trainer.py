@@ -161,8 +161,8 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
         cw = _class_weight_to_sample_weight(y, class_weight)
         sample_weight = cw if sample_weight is None else np.asarray(sample_weight, "float32") * cw
     if seed is None:
-        seed = int(np.random.default_rng().integers(2**31)) if getattr(model, "_fit_seed", None) is None \
-            else model._fit_seed
+        # NumPy's global generator, which workbench.utils.set_random_seed seeds: runs repeat when seeded.
+        seed = int(np.random.randint(2**31)) if getattr(model, "_fit_seed", None) is None else model._fit_seed
     source = data_mod.adapter(x, y, sample_weight, batch_size, shuffle, seed, steps_per_epoch)
     val_source = None
     if validation_split:
