@@ -198,11 +198,15 @@ class Optimizer:
     # ------------------------------------------------------------------ learning rate
     @property
     def learning_rate(self) -> LearningRate:
-        """The learning rate this optimizer starts from: a float or a schedule.
+        """The learning rate: a float or a schedule, or, once a compiled model has
+        trained, the value its next step uses (a scalar array).
 
-        Setting a float changes the value `to_optax()` starts with; to change it in
-        a running state use `set_learning_rate(opt_state, value)`.
+        Setting a float changes the value `to_optax()` starts with and, for an
+        optimizer bound to a model's train state, the value of the following steps.
         """
+        state = self._live_opt_state()
+        if state is not None:
+            return self.get_learning_rate(state)
         return self._learning_rate
 
     @learning_rate.setter
@@ -213,7 +217,23 @@ class Optimizer:
                 f"{type(self).__name__} was built with a schedule as its learning_rate, so the learning "
                 "rate is not settable; build the optimizer with a float learning_rate to change it."
             )
+        state = self._live_opt_state()
+        if state is not None and not callable(value):
+            self._live[1](self.set_learning_rate(state, value))
         self._learning_rate = value
+
+    def bind_state(self, read: Callable[[], Any] | None, write: Callable[[Any], None] | None = None) -> None:
+        """Tie `learning_rate` to a running optimizer state (as a compiled model does).
+
+        While `read()` returns a state, reading `learning_rate` gives the value the
+        next step will use and setting it writes the new value into the state via
+        `write(new_state)`, as Keras callbacks expect of `model.optimizer`.
+        """
+        self._live = None if read is None else (read, write)
+
+    def _live_opt_state(self):
+        live = getattr(self, "_live", None)
+        return None if live is None else live[0]()
 
     def get_learning_rate(self, opt_state: Any) -> jax.Array:
         """The learning rate the next step will use, read from `opt_state`.
@@ -334,16 +354,24 @@ class OptaxOptimizer(Optimizer):
         self.weight_decay = self.clipnorm = self.clipvalue = self.global_clipnorm = None
 
     @property
-    def learning_rate(self) -> None:
-        """None: the learning rate lives in the optax state; use `get_learning_rate(opt_state)`."""
-        return None
+    def learning_rate(self) -> Any:
+        """The injected learning rate of the bound train state; None before training.
+
+        Outside a bound model the learning rate lives only in an optax state: use
+        `get_learning_rate(opt_state)`.
+        """
+        state = self._live_opt_state()
+        return None if state is None else self.get_learning_rate(state)
 
     @learning_rate.setter
     def learning_rate(self, value: Any) -> None:
-        raise TypeError(
-            "An optax transformation's learning rate lives in its state; "
-            "use set_learning_rate(opt_state, value) (it needs optax.inject_hyperparams)."
-        )
+        state = self._live_opt_state()
+        if state is None:
+            raise TypeError(
+                "An optax transformation's learning rate lives in its state; "
+                "use set_learning_rate(opt_state, value) (it needs optax.inject_hyperparams)."
+            )
+        self._live[1](self.set_learning_rate(state, value))
 
     def get_learning_rate(self, opt_state: Any) -> jax.Array:
         """The injected learning rate in `opt_state` (for a schedule: the latest step's value)."""

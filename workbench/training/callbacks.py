@@ -37,6 +37,18 @@ class Callback:
     def on_predict_batch_begin(self, batch, logs=None): ...
     def on_predict_batch_end(self, batch, logs=None): ...
 
+    # Workbench's own hooks, beyond Keras'.
+    def restore_train_state(self, template: dict):
+        """Called by `fit` before training: return `(state, record)` to resume from, or None.
+
+        `template` is the freshly initialised train state; `record` is the dict the
+        callback saved with the state (its `position`, `seed` and `history`).
+        """
+        return None
+
+    def on_fit_exit(self):
+        """Called whenever `fit` returns or raises, after `on_train_end` when there is one."""
+
 
 class CallbackList:
     """Calls a hook on every callback in order."""

@@ -99,9 +99,10 @@ class ArrayBatches:
             "mask": mask,
         }
 
-    def epoch(self, epoch: int, steps: int | None = None) -> Iterator[dict]:
+    def epoch(self, epoch: int, steps: int | None = None, start: int = 0) -> Iterator[dict]:
+        """The batches of an epoch, from batch `start` on (a resumed epoch starts where it stopped)."""
         order = self.order(epoch)
-        for step in range(self.steps_per_epoch if steps is None else min(steps, self.steps_per_epoch)):
+        for step in range(start, self.steps_per_epoch if steps is None else min(steps, self.steps_per_epoch)):
             yield self.batch(epoch, step, order)
 
     def split(self, fraction: float) -> tuple[ArrayBatches, ArrayBatches]:
@@ -144,11 +145,15 @@ class IterableBatches:
         except TypeError:
             return None
 
-    def epoch(self, epoch: int, steps: int | None = None) -> Iterator[dict]:
+    def epoch(self, epoch: int, steps: int | None = None, start: int = 0) -> Iterator[dict]:
+        """The iterable's batches; with `start`, the first `start` are read and dropped (a resumed epoch
+        continues at the same batch only if the iterable yields the same sequence again)."""
         limit = steps if steps is not None else self.steps
         for i, item in enumerate(self.data):
             if limit is not None and i >= limit:
                 break
+            if i < start:
+                continue
             if isinstance(item, tuple) and len(item) in (2, 3):
                 x, y = item[0], item[1]
                 sw = item[2] if len(item) == 3 else None

@@ -17,6 +17,7 @@ import jax
 import numpy as np
 
 from workbench.training import data as data_mod
+from workbench.training import prefetch
 from workbench.training import steps as steps_mod
 from workbench.training.callbacks import CallbackList, History, ProgbarLogger, as_numbers
 from workbench.training.compile import CompileSpec
@@ -32,11 +33,27 @@ def compile(model, optimizer="rmsprop", loss=None, loss_weights=None, metrics=No
         raise ValueError(f"compile() got unexpected arguments {sorted(kwargs)}.")
     model._compile_spec = CompileSpec(model, optimizer, loss, loss_weights, metrics, weighted_metrics,
                                       run_eagerly, steps_per_execution, jit_compile)
+    model._compile_args = {"optimizer": optimizer, "loss": loss, "loss_weights": loss_weights, "metrics": metrics,
+                           "weighted_metrics": weighted_metrics, "steps_per_execution": steps_per_execution,
+                           "jit_compile": jit_compile}
     model._tx = model._compile_spec.optimizer.to_optax()
     model._train_state = None
+    model.optimizer = model._compile_spec.optimizer
+    model.optimizer.bind_state(lambda: _live_opt_state(model), lambda new: _replace_opt_state(model, new))
     model._functions = {}
     model._auto_k = None
+    model._loop_mode = None
     model.compiled = True
+
+
+def _live_opt_state(model):
+    state = getattr(model, "_train_state", None)
+    return None if state is None else state["opt_state"]
+
+
+def _replace_opt_state(model, opt_state) -> None:
+    # Read by fit before its next dispatch: a callback's change takes effect at the next step.
+    model._train_state = {**model._train_state, "opt_state": opt_state}
 
 
 def _spec(model) -> CompileSpec:
@@ -151,6 +168,13 @@ def _choose_k(model, spec, run_once, steps_per_epoch) -> int:
     return k
 
 
+def _uses_loops(model, batch) -> bool:
+    """Whether this compiled model's steps run K to a loop (decided once per compile; see steps.py)."""
+    if getattr(model, "_loop_mode", None) is None:
+        model._loop_mode = steps_mod.uses_loops_well(model, model.get_variables(), batch["x"])
+    return model._loop_mode
+
+
 def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
         validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
         steps_per_epoch=None, validation_steps=None, validation_freq=1, seed=None):
@@ -174,14 +198,15 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
 
     first = _first_batch(source, initial_epoch)
     _prepare(model, spec, first)
+    loop = _uses_loops(model, first)
     steps = steps_per_epoch or source.steps_per_epoch
     history = History()
-    cbs = list(callbacks or [])
+    # History first, so that every other callback's on_epoch_end sees this epoch in model.history.
+    cbs = [history] + list(callbacks or [])
     if verbose == "auto":
         verbose = 1
     if verbose and not any(isinstance(c, ProgbarLogger) for c in cbs):
         cbs.append(ProgbarLogger())
-    cbs.append(history)
     model.history = history
     cb = CallbackList(cbs, model, {"epochs": epochs, "steps": steps, "verbose": verbose})
 
@@ -191,76 +216,98 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
         state = steps_mod.init_state(model, spec, tx, rng=jax.random.key(seed % (2**31)))
     else:
         state = _refresh_from_model(model, state)
-    train_fn = _function(model, "train", lambda: steps_mod.make_train_function(model, spec, tx))
+    start_epoch, start_step, record = initial_epoch, 0, None
+    for c in cbs:
+        resumed = c.restore_train_state(state)
+        if resumed is not None:
+            state, record = resumed
+            start_epoch, start_step = record["position"]["epoch"], record["position"]["step"]
+            seed = record["seed"]
+            source.seed = seed
+            break
+    train_fn = _function(model, ("train", loop), lambda: steps_mod.make_train_function(model, spec, tx, loop))
     results_fn = _function(model, "results", lambda: steps_mod.make_results_function(spec))
 
     model.stop_training = False
     model.nan_step = None
     model._fit_paths = None
-    cb.on_train_begin()
-    k = spec.steps_per_execution if spec.steps_per_execution != "auto" else getattr(model, "_auto_k", None)
-    if k is not None and steps:
-        k = min(k, steps)
+    model._fit_seed_used = seed
+    model._train_state = state
+    _write_back(model, state)
+    model._fit_position = {"epoch": start_epoch, "step": start_step}
     logs: dict = {}
     try:
-        for epoch in range(initial_epoch, epochs):
-            state = {**state, "metrics": spec.init_metric_states()}
+        cb.on_train_begin()
+        if record is not None:
+            history.history = {k: list(v) for k, v in record["history"].items()}
+            history.epoch = list(range(start_epoch - len(next(iter(history.history.values()), [])), start_epoch))
+        if not loop:
+            k = 1
+        elif spec.steps_per_execution != "auto":
+            k = spec.steps_per_execution
+        else:
+            k = getattr(model, "_auto_k", None)
+        if k is not None and steps:
+            k = min(k, steps)
+        for epoch in range(start_epoch, epochs):
+            step = start_step if epoch == start_epoch else 0
+            if step == 0:
+                model._train_state = {**model._train_state, "metrics": spec.init_metric_states()}
             cb.on_epoch_begin(epoch)
-            step = 0
-            batches = source.epoch(epoch, steps)
-            exhausted = False
-            while not exhausted and not model.stop_training:
-                if k is None:
-                    batch = next(batches, None)
-                    if batch is None:
-                        break
+            batches = source.epoch(epoch, steps, start=step)
+            if k is None:
+                batch = next(batches, None)
+                if batch is not None:
                     # The first step runs alone (compiling K=1); its timing picks K.
                     stacked, valid = data_mod.stack([batch], 1)
-                    state, losses = train_fn(state, stacked, valid)
-                    model._first_nonfinite_step = _first_nonfinite(losses, 1, step)
-                    step += 1
-                    k = _choose_k(model, spec, lambda s=state, b=batch: _time_one(train_fn, s, b), steps)
-                    _write_back(model, state)
-                    logs = _batch_logs(results_fn, state)
-                    cb.on_train_batch_end(step - 1, logs)
-                    continue
-                group = []
-                for _ in range(k):
-                    batch = next(batches, None)
-                    if batch is None:
-                        exhausted = True
+                    step, logs = _dispatch(model, train_fn, results_fn, cb, stacked, valid, 1, epoch, step)
+                    k = _choose_k(model, spec, lambda b=batch: _time_one(train_fn, model._train_state, b), steps)
+            feed = prefetch.Prefetcher(batches, k or 1)
+            try:
+                for stacked, valid, n in feed:
+                    if model.stop_training:
                         break
-                    group.append(batch)
-                if not group:
-                    break
-                if _variables_changed(model, state):
-                    state = _refresh_from_model(model, state)
-                stacked, valid = data_mod.stack(group, k)
-                cb.on_train_batch_begin(step)
-                state, losses = train_fn(state, stacked, valid)
-                model._first_nonfinite_step = _first_nonfinite(losses, len(group), step)
-                step += len(group)
-                _write_back(model, state)
-                logs = _batch_logs(results_fn, state)
-                cb.on_train_batch_end(step - 1, logs)
+                    step, logs = _dispatch(model, train_fn, results_fn, cb, stacked, valid, n, epoch, step)
+            finally:
+                feed.close()
+            state = model._train_state
             epoch_logs = as_numbers(results_fn(state["metrics"]))
             if val_source is not None and (epoch + 1) % validation_freq == 0:
                 val = _evaluate_source(model, spec, val_source, {**state["trainable"], **state["non_trainable"]},
                                        validation_steps)
                 epoch_logs.update({f"val_{k_}": v for k_, v in val.items()})
             logs = epoch_logs
+            model._fit_position = {"epoch": epoch + 1, "step": 0}
             cb.on_epoch_end(epoch, logs)
             if model.stop_training:
                 break
+        _write_back(model, model._train_state)
+        cb.on_train_end(logs)
     except KeyboardInterrupt:
-        _write_back(model, state)
-        model._train_state = state
+        _write_back(model, model._train_state)
         warnings.warn("Training interrupted: the model keeps the weights of the last finished step.", stacklevel=2)
         return history
-    _write_back(model, state)
-    model._train_state = state
-    cb.on_train_end(logs)
+    finally:
+        for c in cbs:
+            c.on_fit_exit()
     return history
+
+
+def _dispatch(model, train_fn, results_fn, cb, stacked, valid, n, epoch, step):
+    """Run one group of steps on the model's train state; returns the epoch's next step and the logs."""
+    state = model._train_state
+    if _variables_changed(model, state):
+        state = _refresh_from_model(model, state)
+    cb.on_train_batch_begin(step)
+    state, losses = train_fn(state, stacked, valid)
+    model._train_state = state
+    model._first_nonfinite_step = _first_nonfinite(losses, n, step)
+    step += n
+    _write_back(model, state)
+    model._fit_position = {"epoch": epoch, "step": step}
+    logs = _batch_logs(results_fn, state)
+    cb.on_train_batch_end(step - 1, logs)
+    return step, logs
 
 
 def _time_one(train_fn, state, batch) -> float:
@@ -300,20 +347,17 @@ def _is_array_like(x) -> bool:
 def _evaluate_source(model, spec, source, flat_variables, steps=None) -> dict:
     variables = model.get_variables()
     variables = {sec: {p: flat_variables[p] for p in variables[sec]} for sec in variables}
-    test_fn = _function(model, "test", lambda: steps_mod.make_test_function(model, spec))
+    loop = _uses_loops(model, _first_batch(source, 0))
+    test_fn = _function(model, ("test", loop), lambda: steps_mod.make_test_function(model, spec, loop))
     results_fn = _function(model, "results", lambda: steps_mod.make_results_function(spec))
     metrics = spec.init_metric_states()
-    k = spec.steps_per_execution if spec.steps_per_execution != "auto" else 32
-    group = []
-    for batch in source.epoch(0, steps):
-        group.append(batch)
-        if len(group) == k:
-            stacked, valid = data_mod.stack(group, k)
+    k = 1 if not loop else spec.steps_per_execution if spec.steps_per_execution != "auto" else 32
+    feed = prefetch.Prefetcher(source.epoch(0, steps), k)
+    try:
+        for stacked, valid, _ in feed:
             metrics = test_fn(variables, metrics, stacked, valid)
-            group = []
-    if group:
-        stacked, valid = data_mod.stack(group, k)
-        metrics = test_fn(variables, metrics, stacked, valid)
+    finally:
+        feed.close()
     return as_numbers(results_fn(metrics))
 
 
