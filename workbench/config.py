@@ -74,7 +74,7 @@ def disable_compilation_cache() -> None:
 
 def compilation_cache_dir() -> str | None:
     """The folder compiled programs are cached in, or None when the cache is off."""
-    return jax.config.jax_compilation_cache_dir
+    return jax.config.jax_compilation_cache_dir or None
 
 
 def _init_compilation_cache() -> None:
