@@ -138,7 +138,22 @@ class Model(Layer):
         saving.load_weights(self, filepath, skip_mismatch=skip_mismatch)
 
     def save(self, filepath, overwrite: bool = True, **kwargs) -> None:
-        """Save architecture + weights into one file (`model.save("name.keras")`)."""
+        """Save architecture, weights and, for a compiled model, its compile config and optimizer state
+        into one file (`model.save("name.keras")`); `workbench.saving.load_model` continues training
+        where it stopped."""
         from workbench.core import saving
 
         saving.save_model(self, filepath, overwrite=overwrite, **kwargs)
+
+    def _compile_members(self) -> dict[str, bytes]:
+        """The `.keras` members of the training side (`compile.json`, `optimizer.safetensors`), if compiled."""
+        from workbench.training import saved_training
+
+        return saved_training.members_to_save(self)
+
+    def _restore_compile_from_members(self, members: dict[str, bytes], custom_objects=None,
+                                      source: str = "the model file") -> None:
+        """Compile as saved and install the saved optimizer state (called by `load_model(compile=True)`)."""
+        from workbench.training import saved_training
+
+        saved_training.restore(self, members, custom_objects=custom_objects, source=source)

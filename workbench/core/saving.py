@@ -4,8 +4,11 @@ Weights are a safetensors file: tensors named by their position in
 `model.weights` (Keras' order), with the variable paths, dtypes and a sha256
 of the tensor bytes in the header. A whole model (`model.save("m.keras")`) is a
 zip holding `config.json`, `metadata.json` (format version and the sha256 of
-every member) and `model.weights.safetensors`. Loading checks structure and
-hashes before any weight is assigned, and never unpickles.
+every member) and `model.weights.safetensors`; a compiled model adds
+`compile.json` and, once it has trained, `optimizer.safetensors` (written and
+read by `workbench.training.saved_training`, through the model's
+`_compile_members` and `_restore_compile_from_members`). Loading checks
+structure and hashes before any weight is assigned, and never unpickles.
 """
 
 from __future__ import annotations
@@ -66,26 +69,59 @@ def weights_to_bytes(model) -> bytes:
     return safetensors.numpy.save({_key(i): a for i, a in enumerate(arrays)}, metadata=metadata)
 
 
-def _read_header(data: bytes, source: str) -> dict:
+def _read_header(data: bytes, source: str, fmt: str = WEIGHTS_FORMAT, what: str = "weights file") -> dict:
     if len(data) < 8:
-        raise CorruptFileError(f"{source} is not a weights file: only {len(data)} bytes.")
+        raise CorruptFileError(f"{source} is not a {what}: only {len(data)} bytes.")
     (n,) = struct.unpack("<Q", data[:8])
     if n > len(data) - 8:
         raise CorruptFileError(
-            f"{source} is truncated or not a workbench weights file: its header claims {n} bytes, "
+            f"{source} is truncated or not a workbench {what}: its header claims {n} bytes, "
             f"but only {len(data) - 8} follow."
         )
     try:
         header = json.loads(data[8 : 8 + n])
     except ValueError as e:
-        raise CorruptFileError(f"{source} has an unreadable header ({e}); it is not a workbench weights file.") from None
-    meta = header.get("__metadata__") or {}
-    if meta.get("format") != WEIGHTS_FORMAT:
         raise CorruptFileError(
-            f"{source} is not a workbench weights file: expected format {WEIGHTS_FORMAT!r}, "
-            f"found {meta.get('format')!r}."
+            f"{source} has an unreadable header ({e}); it is not a workbench {what}."
+        ) from None
+    meta = header.get("__metadata__") or {}
+    if meta.get("format") != fmt:
+        raise CorruptFileError(
+            f"{source} is not a workbench {what}: expected format {fmt!r}, found {meta.get('format')!r}."
         )
     return meta
+
+
+def arrays_to_bytes(arrays: dict[str, np.ndarray], fmt: str) -> bytes:
+    """A safetensors file of named arrays, its format and the arrays' dtypes in the header.
+
+    Dtypes NumPy's safetensors bridge lacks (bfloat16, float8) travel as
+    same-width integers and come back as themselves in `arrays_from_bytes`.
+    """
+    stored, dtypes = {}, {}
+    for name, a in arrays.items():
+        a = np.asarray(a)
+        dtypes[name] = a.dtype.name
+        if a.dtype.name in _VIEW_AS:
+            a = a.view(_VIEW_AS[a.dtype.name])
+        stored[name] = np.ascontiguousarray(a).reshape(a.shape)  # keeps 0-d arrays 0-d
+    return safetensors.numpy.save(stored, metadata={"format": fmt, "dtypes": json.dumps(dtypes)})
+
+
+def arrays_from_bytes(data: bytes, source: str, fmt: str, what: str = "tensor file") -> dict[str, np.ndarray]:
+    """The named arrays of an `arrays_to_bytes` file, after checking its format; never unpickles."""
+    meta = _read_header(data, source, fmt, what)
+    try:
+        tensors = safetensors.numpy.load(data)
+        dtypes = json.loads(meta["dtypes"])
+    except Exception as e:  # safetensors raises its own error type for short or bad buffers
+        raise CorruptFileError(f"{source} is truncated or damaged: {e}") from None
+    if set(dtypes) != set(tensors):
+        raise CorruptFileError(f"{source} lists tensors {sorted(dtypes)} but holds {sorted(tensors)}.")
+    return {
+        name: a.view(getattr(ml_dtypes, dtypes[name])) if dtypes[name] in _VIEW_AS else a
+        for name, a in tensors.items()
+    }
 
 
 def weights_from_bytes(data: bytes, source: str) -> tuple[list[np.ndarray], list[str]]:
@@ -184,6 +220,8 @@ def save_model(model, filepath, overwrite: bool = True, zipped=None, **extra_mem
     config = json.dumps(serialization.serialize_layer(model)).encode()
     weights = weights_to_bytes(model)
     members = {"config.json": config, _WEIGHTS_MEMBER: weights}
+    if hasattr(model, "_compile_members"):  # compile config and optimizer state, when there are any
+        members.update(model._compile_members())
     members.update({name: data for name, data in extra_members.items() if data is not None})
     from workbench import __version__
 
@@ -239,7 +277,15 @@ class _open_model_zip:
 
 
 def load_model(filepath, custom_objects=None, compile: bool = True, safe_mode: bool = True):
-    """Rebuild a model saved with `model.save(...)`, weights included."""
+    """Rebuild a model saved with `model.save(...)`, weights included.
+
+    With `compile=True` a model saved compiled comes back compiled with the same
+    optimizer, losses and metrics, and one saved after training also gets its
+    optimizer state, step counter and RNG key back, so `fit` continues where it
+    stopped (see `workbench.training.saved_training`). `compile=False` gives the
+    uncompiled model. `custom_objects` maps names to your own classes and
+    functions (layers, losses, metrics, optimizers).
+    """
     from workbench.core import serialization
 
     filepath = os.fspath(filepath)
@@ -251,5 +297,7 @@ def load_model(filepath, custom_objects=None, compile: bool = True, safe_mode: b
         model._loaded_members = {k: v for k, v in opener.members.items()
                                  if k not in ("config.json", "metadata.json", _WEIGHTS_MEMBER)}
     if compile and hasattr(model, "_restore_compile_from_members"):
-        model._restore_compile_from_members(model._loaded_members)
+        model._restore_compile_from_members(
+            model._loaded_members, custom_objects=custom_objects, source=filepath
+        )
     return model
