@@ -253,9 +253,15 @@ class TrainCheckpointer:
 
 
 # ---------------------------------------------------------------- callbacks
-def _history_of(model) -> dict:
+def _history_of(model, epoch_logs: dict | None = None) -> dict:
+    """The fit's history so far; `epoch_logs` adds the epoch that is ending (History records it after
+    the user's callbacks, as in Keras)."""
     history = getattr(model, "history", None)
-    return {k: [float(v) for v in vs] for k, vs in (getattr(history, "history", None) or {}).items()}
+    out = {k: [float(v) for v in vs] for k, vs in (getattr(history, "history", None) or {}).items()}
+    for k, v in (epoch_logs or {}).items():
+        if np.ndim(v) == 0:
+            out.setdefault(k, []).append(float(v))
+    return out
 
 
 def _check_save_freq(save_freq, owner: str):
@@ -324,12 +330,12 @@ class BackupAndRestore(Callback):
             return None
         return self._checkpointer.restore(template, variable_order(self.model))
 
-    def _save(self) -> None:
+    def _save(self, epoch_logs: dict | None = None) -> None:
         model = self.model
         record = {
             "position": dict(model._fit_position),
             "seed": int(model._fit_seed_used),
-            "history": _history_of(model),
+            "history": _history_of(model, epoch_logs),
         }
         self._checkpointer.save(model._train_state, record, variable_order(model))
 
@@ -339,7 +345,7 @@ class BackupAndRestore(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if self.save_freq == "epoch":
-            self._save()
+            self._save(logs or {})
 
     def on_train_end(self, logs=None):
         self._finished = True
@@ -450,7 +456,7 @@ class ModelCheckpoint(Callback):
             record = {
                 "position": dict(self.model._fit_position),
                 "seed": int(self.model._fit_seed_used),
-                "history": _history_of(self.model),
+                "history": _history_of(self.model, logs if batch is None else None),
                 "logs": {k: float(v) for k, v in logs.items() if np.ndim(v) == 0},
             }
             self._checkpointer.save(self.model._train_state, record, variable_order(self.model))

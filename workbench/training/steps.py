@@ -15,13 +15,19 @@ import optax
 
 def init_state(model, spec, tx, opt_state=None, rng=None) -> dict:
     variables = model.get_variables()
+
+    def fresh(trainable):  # one compiled program instead of one per optimizer and metric leaf
+        return (tx.init(trainable) if opt_state is None else None), spec.init_metric_states(), \
+            jnp.zeros((), jnp.int32)
+
+    new_opt_state, metrics, step = jax.jit(fresh)(variables["trainable"])
     return {
         "trainable": variables["trainable"],
         "non_trainable": variables["non_trainable"],
-        "opt_state": tx.init(variables["trainable"]) if opt_state is None else opt_state,
-        "metrics": spec.init_metric_states(),
+        "opt_state": new_opt_state if opt_state is None else opt_state,
+        "metrics": metrics,
         "rng": jax.random.key(0) if rng is None else rng,
-        "step": jnp.zeros((), jnp.int32),
+        "step": step,
     }
 
 

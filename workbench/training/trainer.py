@@ -154,18 +154,14 @@ def _function(model, key, make):
     return fns[key]
 
 
-def _choose_k(model, spec, run_once, steps_per_epoch) -> int:
+def _choose_k(model, spec, seconds_per_step: float, steps_per_epoch) -> int:
+    """K from one step's measured time: dispatches of about _TARGET_EXECUTION_S, at most _MAX_EXECUTION_S."""
     if spec.steps_per_execution != "auto":
         return spec.steps_per_execution
-    if getattr(model, "_auto_k", None) is not None:  # measured once per compile: a new K recompiles
-        return model._auto_k if not steps_per_epoch else min(model._auto_k, steps_per_epoch)
-    t = run_once()
-    k = max(1, int(_TARGET_EXECUTION_S / max(t, 1e-6)))
-    k = min(k, max(1, int(_MAX_EXECUTION_S / max(t, 1e-6))), _MAX_K)
-    model._auto_k = k
-    if steps_per_epoch:
-        k = min(k, steps_per_epoch)
-    return k
+    if getattr(model, "_auto_k", None) is None:  # measured once per compile: a new K recompiles
+        t = max(seconds_per_step, 1e-6)
+        model._auto_k = min(max(1, int(_TARGET_EXECUTION_S / t)), max(1, int(_MAX_EXECUTION_S / t)), _MAX_K)
+    return model._auto_k if not steps_per_epoch else min(model._auto_k, steps_per_epoch)
 
 
 def _uses_loops(model, batch) -> bool:
@@ -201,8 +197,9 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
     loop = _uses_loops(model, first)
     steps = steps_per_epoch or source.steps_per_epoch
     history = History()
-    # History first, so that every other callback's on_epoch_end sees this epoch in model.history.
-    cbs = [history] + list(callbacks or [])
+    # Keras' order: the user's callbacks, then History (so it records what they add to the logs), then
+    # the progress bar.
+    cbs = list(callbacks or []) + [history]
     if verbose == "auto":
         verbose = 1
     if verbose and not any(isinstance(c, ProgbarLogger) for c in cbs):
@@ -227,6 +224,7 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
             break
     train_fn = _function(model, ("train", loop), lambda: steps_mod.make_train_function(model, spec, tx, loop))
     results_fn = _function(model, "results", lambda: steps_mod.make_results_function(spec))
+    init_metrics = _function(model, "init_metrics", lambda: jax.jit(spec.init_metric_states))
 
     model.stop_training = False
     model.nan_step = None
@@ -252,16 +250,17 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
         for epoch in range(start_epoch, epochs):
             step = start_step if epoch == start_epoch else 0
             if step == 0:
-                model._train_state = {**model._train_state, "metrics": spec.init_metric_states()}
+                model._train_state = {**model._train_state, "metrics": init_metrics()}
             cb.on_epoch_begin(epoch)
             batches = source.epoch(epoch, steps, start=step)
             if k is None:
-                batch = next(batches, None)
-                if batch is not None:
-                    # The first step runs alone (compiling K=1); its timing picks K.
+                # The first two steps run alone: the first compiles K=1, the second's time picks K.
+                for i, batch in zip(range(2), batches):
                     stacked, valid = data_mod.stack([batch], 1)
+                    started = time.perf_counter()
                     step, logs = _dispatch(model, train_fn, results_fn, cb, stacked, valid, 1, epoch, step)
-                    k = _choose_k(model, spec, lambda b=batch: _time_one(train_fn, model._train_state, b), steps)
+                    if i == 1:
+                        k = _choose_k(model, spec, time.perf_counter() - started, steps)
             feed = prefetch.Prefetcher(batches, k or 1)
             try:
                 for stacked, valid, n in feed:
@@ -308,16 +307,6 @@ def _dispatch(model, train_fn, results_fn, cb, stacked, valid, n, epoch, step):
     logs = _batch_logs(results_fn, state)
     cb.on_train_batch_end(step - 1, logs)
     return step, logs
-
-
-def _time_one(train_fn, state, batch) -> float:
-    """Seconds one already-compiled step takes (on a copy of the state, which is donated)."""
-    copy = jax.tree_util.tree_map(lambda a: a.copy() if hasattr(a, "copy") else a, state)
-    stacked, valid = data_mod.stack([batch], 1)
-    t0 = time.perf_counter()
-    out, _ = train_fn(copy, stacked, valid)
-    jax.block_until_ready(out["step"])
-    return time.perf_counter() - t0
 
 
 def _first_nonfinite(losses, n: int, offset: int):
