@@ -9,5 +9,20 @@ from workbench.training.callbacks import (
     ProgbarLogger,
     TerminateOnNaN,
 )
+from workbench.training.checkpoints import BackupAndRestore, ModelCheckpoint
+from workbench.training.log_callbacks import CSVLogger, LearningRateScheduler, ReduceLROnPlateau
 
-__all__ = ["Callback", "CallbackList", "EarlyStopping", "History", "LambdaCallback", "ProgbarLogger", "TerminateOnNaN"]
+__all__ = [
+    "BackupAndRestore",
+    "CSVLogger",
+    "Callback",
+    "CallbackList",
+    "EarlyStopping",
+    "History",
+    "LambdaCallback",
+    "LearningRateScheduler",
+    "ModelCheckpoint",
+    "ProgbarLogger",
+    "ReduceLROnPlateau",
+    "TerminateOnNaN",
+]

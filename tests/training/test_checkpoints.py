@@ -37,7 +37,7 @@ CHILD = textwrap.dedent(
     ])
     model.compile("adam", wb.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(4000, 24)).astype("float32")
+    x = rng.normal(size=(3000, 24)).astype("float32")
     y = (x[:, :5].argmax(1) + (x[:, 5] > 1)).astype("int32") % 5
 
     class Report(wb.callbacks.Callback):
@@ -48,7 +48,7 @@ CHILD = textwrap.dedent(
             print("step", int(model._train_state["step"]), flush=True)
 
     callbacks = [BackupAndRestore(backup, save_freq=20)] if backup != "-" else []
-    model.fit(x, y, batch_size=16, epochs=4, verbose=0, callbacks=callbacks + [Report()])
+    model.fit(x, y, batch_size=16, epochs=3, verbose=0, callbacks=callbacks + [Report()])
     np.savez(out, *[np.asarray(w) for w in model.get_weights()])
     print("done", flush=True)
     """

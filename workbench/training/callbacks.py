@@ -1,4 +1,5 @@
-"""Callbacks with Keras' hooks: History, ProgbarLogger, EarlyStopping, TerminateOnNaN, LambdaCallback."""
+"""Callbacks with Keras' hooks: the base class, History, ProgbarLogger, EarlyStopping, TerminateOnNaN,
+LambdaCallback. The log-driven ones are in `log_callbacks.py`, the checkpointing ones in `checkpoints.py`."""
 
 from __future__ import annotations
 
@@ -230,3 +231,8 @@ class EarlyStopping(Callback):
 
 def as_numbers(logs: dict) -> dict:
     return {k: float(np.asarray(v)) if np.ndim(v) == 0 else np.asarray(v) for k, v in logs.items()}
+
+
+# ---------------------------------------------------------------------------- learning rate and CSV callbacks
+
+# Metrics Keras marks `_direction = "up"` (and its "down" ones), by class name, for mode="auto".

@@ -43,6 +43,7 @@ def compile(model, optimizer="rmsprop", loss=None, loss_weights=None, metrics=No
     model._functions = {}
     model._auto_k = None
     model._loop_mode = None
+    model._prepared = {}
     model.compiled = True
 
 
@@ -79,20 +80,32 @@ def _first_batch(source, epoch: int) -> dict:
     raise ValueError("The data yielded no batches.")
 
 
-def _prepare(model, spec: CompileSpec, batch: dict) -> None:
-    """Build the model and resolve metric names from the first batch, before any compilation."""
+def _signature(tree) -> tuple:
+    leaves, treedef = jax.tree_util.tree_flatten(tree)
+    return treedef, tuple((np.shape(a), np.result_type(a)) for a in leaves)
+
+
+def _prepare(model, spec: CompileSpec, batch: dict, all_y=None) -> None:
+    """Build the model, check the data and resolve metric names from the first batch, before any compilation.
+
+    `all_y` (the whole target arrays, when in memory) is checked in full, not only its first batch.
+    """
     if not model.built:
         model(batch["x"])
     _check_inputs(model, batch["x"])
-    variables = model.get_variables()
-    try:
-        out = jax.eval_shape(lambda v, x: model.stateless_call(v, x)[0], variables, batch["x"])
-    except (ValueError, TypeError) as e:
-        raise ValueError(f"Model '{model.name}' cannot take the given x: {e}") from None
-    spec.build_metrics(batch["y"], out)
+    key = (_signature(batch["x"]), _signature(batch["y"]))
+    out = getattr(model, "_prepared", {}).get(key)
+    if out is None:  # traced once per input signature; later fit calls on the same data skip it
+        variables = model.get_variables()
+        try:
+            out = jax.eval_shape(lambda v, x: model.stateless_call(v, x)[0], variables, batch["x"])
+        except (ValueError, TypeError) as e:
+            raise ValueError(f"Model '{model.name}' cannot take the given x: {e}") from None
+        spec.build_metrics(batch["y"], out)
+        model._prepared = {key: out}
     if batch["y"] is not None:
-        ys, outs = spec.flatten(batch["y"]), spec.flatten(out)
-        for name, y, o, loss in zip(spec.names, ys, outs, spec.losses):
+        ys = spec.flatten(batch["y"] if all_y is None else all_y)
+        for name, y, o, loss in zip(spec.names, ys, spec.flatten(out), spec.losses):
             _check_targets(name, y, o, loss)
 
 
@@ -193,7 +206,7 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
         val_source = _validation_source(validation_data, batch_size, validation_steps)
 
     first = _first_batch(source, initial_epoch)
-    _prepare(model, spec, first)
+    _prepare(model, spec, first, getattr(source, "y", None))
     loop = _uses_loops(model, first)
     steps = steps_per_epoch or source.steps_per_epoch
     history = History()
@@ -211,6 +224,9 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
     state = model._train_state
     if state is None:
         state = steps_mod.init_state(model, spec, tx, rng=jax.random.key(seed % (2**31)))
+        rate = getattr(spec.optimizer, "_learning_rate", None)
+        if isinstance(rate, (int, float)):  # a rate set after compile() (model.optimizer.learning_rate = ...)
+            state = {**state, "opt_state": spec.optimizer.set_learning_rate(state["opt_state"], rate)}
     else:
         state = _refresh_from_model(model, state)
     start_epoch, start_step, record = initial_epoch, 0, None
@@ -354,7 +370,7 @@ def evaluate(model, x=None, y=None, batch_size=None, verbose="auto", sample_weig
              callbacks=None, return_dict=False):
     spec = _spec(model)
     source = data_mod.adapter(x, y, sample_weight, batch_size, False, 0, steps)
-    _prepare(model, spec, _first_batch(source, 0))
+    _prepare(model, spec, _first_batch(source, 0), getattr(source, "y", None))
     variables = model.get_variables()
     logs = _evaluate_source(model, spec, source, {**variables["trainable"], **variables["non_trainable"]}, steps)
     if return_dict:
