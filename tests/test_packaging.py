@@ -48,7 +48,9 @@ def test_wheel_installs_and_imports(tmp_path):
         "import importlib, pkgutil;"
         "[importlib.import_module(m.name) for m in pkgutil.walk_packages(workbench.__path__, 'workbench.')];"
         "m = workbench.Sequential([workbench.Input((3,)), workbench.layers.Dense(2)]);"
-        "print(m(np.ones((1, 3), 'float32')).shape)"
+        "print(m(np.ones((1, 3), 'float32')).shape);"
+        "(x_train, _), (x_test, _) = workbench.datasets.digits();"  # the data file is in the wheel
+        "print(len(x_train) + len(x_test))"
     )
     ran = subprocess.run([str(py), "-c", probe], capture_output=True, text=True, cwd=tmp_path,
                          env=clean_env)
@@ -57,6 +59,7 @@ def test_wheel_installs_and_imports(tmp_path):
     assert out[0].startswith(fresh_site), out
     assert out[1] == os.path.join(out[0], "kernels"), out
     assert out[2] == "(1, 2)"
+    assert out[3] == "1797"
 
 
 def test_editable_or_installed_package_imports_kernels():

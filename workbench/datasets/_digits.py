@@ -1,4 +1,9 @@
-"""The 8x8 handwritten digits, split into train and test by a seeded, stratified shuffle."""
+"""The 8x8 handwritten digits, split into train and test by a seeded, stratified shuffle.
+
+The data (data/digits.npz) is the UCI "Optical Recognition of Handwritten Digits" set by E. Alpaydin
+and C. Kaynak (1998, https://doi.org/10.24432/C50P49, CC BY 4.0), in the copy scikit-learn ships as
+`sklearn.datasets.load_digits()` (BSD-3-Clause). data/README.md in the source tree says how it was made.
+"""
 
 from __future__ import annotations
 
@@ -33,7 +38,9 @@ def _stratified_test_indices(labels: np.ndarray, n_test: int, rng: np.random.Gen
     return np.concatenate(picked)
 
 
-def digits(test_fraction: float = 0.2, seed: int = 0) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+def digits(
+    test_fraction: float = 0.2, seed: int = 0
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """The UCI optical-recognition digits: 1797 greyscale 8x8 images of the digits 0-9.
 
     Returns `(x_train, y_train), (x_test, y_test)` as Keras' `mnist.load_data()` does: images are
