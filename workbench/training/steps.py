@@ -41,18 +41,32 @@ def _constraints(model) -> dict:
     return out
 
 
-def make_train_function(model, spec, tx, loop: bool = True):
-    """jit(scan over K steps)(state, batches, valid) -> (state, losses); padded steps (valid False) are skipped.
+def _valid_count(valid) -> jax.Array:
+    # Groups are filled from the front: the valid steps are a prefix.
+    return jnp.sum(valid.astype(jnp.int32))
 
-    With `loop=False` the function takes one step (K must be 1) and runs it
-    without a loop. The two forms can differ in the last bits of their results
-    (XLA compiles a loop body on its own), so a fit uses one form throughout,
-    whatever K it picks: the scanned form gives the same bits for every K.
+
+def _take(batches, i):
+    return jax.tree_util.tree_map(lambda a: jax.lax.dynamic_index_in_dim(a, i, keepdims=False), batches)
+
+
+def make_train_function(model, spec, tx, loop: bool = True):
+    """jit(loop over K steps)(state, batches, valid) -> (state, losses); padded steps (valid False) are not run.
+
+    The loop runs as many steps as `valid` marks (a dynamic trip count), so the
+    padding of an epoch's last group costs nothing. With `loop=False` the
+    function takes one step (K must be 1) without a loop. The two forms can
+    differ in the last bits of their results (XLA compiles a loop body on its
+    own), so a fit uses one form throughout, whatever K it picks: the looped
+    form gives the same bits for every K.
+
+    Step `i`'s dropout key is `fold_in(state["rng"], i)`: a function of the
+    step alone, and no work at all for a model that draws no random numbers.
     """
     constraints = _constraints(model)
 
     def train_step(state, batch):
-        rng, step_rng = jax.random.split(state["rng"])
+        step_rng = jax.random.fold_in(state["rng"], state["step"])
 
         def loss_fn(trainable):
             y_pred, new_nt, extra = model.stateless_call(
@@ -76,16 +90,9 @@ def make_train_function(model, spec, tx, loop: bool = True):
             "non_trainable": new_nt,
             "opt_state": opt_state,
             "metrics": metrics,
-            "rng": rng,
+            "rng": state["rng"],
             "step": state["step"] + 1,
         }, loss
-
-    def step_or_skip(state, inputs):
-        # Padded steps (the end of an epoch) are computed and discarded by a select.
-        batch, valid = inputs
-        new, loss = train_step(state, batch)
-        keep = jax.tree_util.tree_map(lambda a, b: jnp.where(valid, a, b), new, state)
-        return keep, jnp.where(valid, loss, 0.0)
 
     def train_multi(state, batches, valid):
         if not loop:
@@ -93,34 +100,34 @@ def make_train_function(model, spec, tx, loop: bool = True):
                 raise ValueError(f"A train function without a loop takes one step per call, got {valid.shape[0]}.")
             new, loss = train_step(state, jax.tree_util.tree_map(lambda a: a[0], batches))
             return new, loss[None]
-        return jax.lax.scan(step_or_skip, state, (batches, valid))
+
+        def body(i, carry):
+            state, losses = carry
+            new, loss = train_step(state, _take(batches, i))
+            return new, losses.at[i].set(loss)
+
+        losses = jnp.zeros(valid.shape, jnp.float32)
+        return jax.lax.fori_loop(0, _valid_count(valid), body, (state, losses))
 
     return jax.jit(train_multi, donate_argnums=0)
 
 
 def make_test_function(model, spec, loop: bool = True):
-    """jit(scan over K steps)(variables, metric_states, batches, valid) -> metric_states (one step without
-    a loop when `loop` is False)."""
+    """jit(loop over K steps)(variables, metric_states, batches, valid) -> metric_states; padded steps are not
+    run (one step without a loop when `loop` is False)."""
 
-    def test_step(metrics, inputs, variables):
-        batch, valid = inputs
-
-        def run(metrics):
-            y_pred, _, extra = model.stateless_call(variables, batch["x"], training=False, return_losses=True)
-            loss, parts = spec.total_loss(batch["y"], y_pred, batch["sample_weight"], batch["mask"])
-            for value in extra:
-                loss = loss + jnp.asarray(value, jnp.float32)
-            return spec.update_metrics(metrics, loss, parts, batch["y"], y_pred, batch["sample_weight"],
-                                       batch["mask"])
-
-        return jax.lax.cond(valid, run, lambda m: m, metrics), None
+    def test_step(metrics, batch, variables):
+        y_pred, _, extra = model.stateless_call(variables, batch["x"], training=False, return_losses=True)
+        loss, parts = spec.total_loss(batch["y"], y_pred, batch["sample_weight"], batch["mask"])
+        for value in extra:
+            loss = loss + jnp.asarray(value, jnp.float32)
+        return spec.update_metrics(metrics, loss, parts, batch["y"], y_pred, batch["sample_weight"], batch["mask"])
 
     def test_multi(variables, metrics, batches, valid):
         if not loop:
-            one = jax.tree_util.tree_map(lambda a: a[0], (batches, valid))
-            return test_step(metrics, one, variables)[0]
-        metrics, _ = jax.lax.scan(lambda m, i: test_step(m, i, variables), metrics, (batches, valid))
-        return metrics
+            return test_step(metrics, _take(batches, 0), variables)
+        return jax.lax.fori_loop(0, _valid_count(valid), lambda i, m: test_step(m, _take(batches, i), variables),
+                                 metrics)
 
     return jax.jit(test_multi, donate_argnums=1)
 
