@@ -104,3 +104,17 @@ def test_package_never_unpickles():
     pattern = re.compile(r"^\s*(import pickle|from pickle|import cloudpickle|import dill)|pickle\.loads?\(|allow_pickle=True", re.M)
     offenders = [str(p) for p in root.rglob("*.py") if pattern.search(p.read_text())]
     assert offenders == []
+
+
+def test_saved_files_get_the_mode_the_umask_gives(tmp_path):
+    import os
+
+    m = model()
+    old = os.umask(0o022)
+    try:
+        m.save(tmp_path / "m.keras")
+        m.save_weights(tmp_path / "m.weights.h5")
+    finally:
+        os.umask(old)
+    for name in ("m.keras", "m.weights.h5"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o644

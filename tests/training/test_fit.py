@@ -249,3 +249,18 @@ def test_keyboard_interrupt_keeps_latest_weights_and_history():
     assert not np.array_equal(after, before)
     np.testing.assert_array_equal(after, seen["weights"])
     assert m.predict(x).shape == (64, 1)
+
+
+def test_progress_bar_writes_one_line_per_epoch_when_not_on_a_terminal():
+    import io
+
+    x, y = regression_data(n=64)
+    m = linear_model()
+    m.compile(optimizer="sgd", loss="mse", steps_per_execution=1)
+    out = io.StringIO()
+    from workbench.callbacks import ProgbarLogger
+
+    m.fit(x, y, batch_size=8, epochs=2, verbose=1, callbacks=[ProgbarLogger(stream=out, interval=0.0)])
+    text = out.getvalue()
+    assert "\r" not in text
+    assert [line.split(" ")[0] for line in text.splitlines()] == ["Epoch", "8/8", "Epoch", "8/8"]

@@ -106,6 +106,11 @@ class ProgbarLogger(Callback):
     def _out(self):
         return self.stream or sys.stdout
 
+    def _dynamic(self) -> bool:
+        """Redraw the bar in place on a terminal or in a notebook; elsewhere (logs, pipes) write epoch lines only."""
+        out = self._out()
+        return bool(getattr(out, "isatty", lambda: False)()) or "ipykernel" in sys.modules
+
     def on_epoch_begin(self, epoch, logs=None):
         self.start = time.perf_counter()
         self.last = 0.0
@@ -116,7 +121,7 @@ class ProgbarLogger(Callback):
     def on_train_batch_end(self, batch, logs=None):
         self.seen = batch + 1
         now = time.perf_counter()
-        if now - self.last >= self.interval:
+        if now - self.last >= self.interval and self._dynamic():
             self.last = now
             self._render(logs or {}, final=False)
 
@@ -140,7 +145,7 @@ class ProgbarLogger(Callback):
         parts = " - ".join(f"{k}: {_format(v)}" for k, v in sorted(logs.items()))
         line = f"{bar} {timing}" + (f" - {parts}" if parts else "")
         out = self._out()
-        out.write(("\r" + line) + ("\n" if final else ""))
+        out.write(("\r" + line if self._dynamic() else line) + ("\n" if final else ""))
         out.flush()
 
 

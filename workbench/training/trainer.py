@@ -173,7 +173,10 @@ def _choose_k(model, spec, seconds_per_step: float, steps_per_epoch) -> int:
         return spec.steps_per_execution
     if getattr(model, "_auto_k", None) is None:  # measured once per compile: a new K recompiles
         t = max(seconds_per_step, 1e-6)
-        model._auto_k = min(max(1, int(_TARGET_EXECUTION_S / t)), max(1, int(_MAX_EXECUTION_S / t)), _MAX_K)
+        k = min(max(1, int(_TARGET_EXECUTION_S / t)), max(1, int(_MAX_EXECUTION_S / t)), _MAX_K)
+        # A power of two, so that the small jitter of one timing rarely changes K between runs (a new K is
+        # a new program, which the persistent compilation cache would not have).
+        model._auto_k = 1 << (k.bit_length() - 1)
     return model._auto_k if not steps_per_epoch else min(model._auto_k, steps_per_epoch)
 
 
