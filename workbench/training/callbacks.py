@@ -171,7 +171,8 @@ class TerminateOnNaN(Callback):
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(float(loss)):
             # Several steps run per dispatch; fit records which one went bad first.
-            first = getattr(self.model, "_first_nonfinite_step", None)
+            find = getattr(self.model, "_first_nonfinite", None)
+            first = find() if find is not None else None
             step = batch if first is None else first
             print(f"Batch {step}: invalid loss, terminating training.", file=sys.stderr)
             self.model.stop_training = True

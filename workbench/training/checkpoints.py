@@ -264,6 +264,11 @@ def _history_of(model, epoch_logs: dict | None = None) -> dict:
     return out
 
 
+def _position(model) -> dict:
+    """Where the next step of the running fit starts: its epoch and the batch within it."""
+    return {"epoch": model._fit_position["epoch"], "step": model._fit_position["step"]}
+
+
 def _check_save_freq(save_freq, owner: str):
     if save_freq == "epoch" or (
         isinstance(save_freq, int) and not isinstance(save_freq, bool) and save_freq > 0
@@ -333,14 +338,14 @@ class BackupAndRestore(Callback):
     def _save(self, epoch_logs: dict | None = None) -> None:
         model = self.model
         record = {
-            "position": dict(model._fit_position),
+            "position": _position(model),
             "seed": int(model._fit_seed_used),
             "history": _history_of(model, epoch_logs),
         }
         self._checkpointer.save(model._train_state, record, variable_order(model))
 
     def on_train_batch_end(self, batch, logs=None):
-        if self._trigger is not None and self._trigger.due(int(self.model._train_state["step"])):
+        if self._trigger is not None and self._trigger.due(self.model._fit_position["global_step"]):
             self._save()
 
     def on_epoch_end(self, epoch, logs=None):
@@ -423,7 +428,7 @@ class ModelCheckpoint(Callback):
         self._epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
-        if self._trigger is not None and self._trigger.due(int(self.model._train_state["step"])):
+        if self._trigger is not None and self._trigger.due(self.model._fit_position["global_step"]):
             self._maybe_save(self._epoch, batch, logs or {})
 
     def on_epoch_end(self, epoch, logs=None):
@@ -454,7 +459,7 @@ class ModelCheckpoint(Callback):
             return
         if self._kind == "dir":
             record = {
-                "position": dict(self.model._fit_position),
+                "position": _position(self.model),
                 "seed": int(self.model._fit_seed_used),
                 "history": _history_of(self.model, logs if batch is None else None),
                 "logs": {k: float(v) for k, v in logs.items() if np.ndim(v) == 0},

@@ -132,19 +132,19 @@ def make_test_function(model, spec, loop: bool = True):
     return jax.jit(test_multi, donate_argnums=1)
 
 
-def uses_loops_well(model, variables, x) -> bool:
-    """Whether the steps of this model should run K to a loop (True) or one per call (False).
+def uses_loops_well(forward_jaxpr) -> bool:
+    """Whether the steps of a model should run K to a loop (True) or one per call (False).
 
     XLA:CPU runs convolutions several times slower inside a loop body than in
     straight-line code (measured: 0.88 s vs 0.15 s per step for a small convnet),
-    so on CPU a model whose forward pass convolves takes one step per call. The
-    choice depends only on the model and the backend, never on timings, so two
-    runs of the same fit take bitwise the same steps.
+    so on CPU a model whose forward pass (`forward_jaxpr`, a ClosedJaxpr)
+    convolves takes one step per call. The choice depends only on the model and
+    the backend, never on timings, so two runs of the same fit take bitwise the
+    same steps.
     """
     if jax.default_backend() != "cpu":
         return True
-    jaxpr = jax.make_jaxpr(lambda v, x: model.stateless_call(v, x)[0])(variables, x)
-    return not _has_primitive(jaxpr.jaxpr, "conv_general_dilated")
+    return not _has_primitive(forward_jaxpr.jaxpr, "conv_general_dilated")
 
 
 def _has_primitive(jaxpr, name: str) -> bool:

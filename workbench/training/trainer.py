@@ -10,6 +10,8 @@ and weights a callback sets are taken into the state before the next dispatch.
 
 from __future__ import annotations
 
+import collections
+import functools
 import time
 import warnings
 
@@ -25,6 +27,7 @@ from workbench.training.compile import CompileSpec
 _TARGET_EXECUTION_S = 0.05  # a dispatch this long makes per-dispatch host overhead negligible
 _MAX_EXECUTION_S = 0.5  # ...but progress and callbacks still update at least this often
 _MAX_K = 256
+_IN_FLIGHT = 2  # dispatches queued ahead of the device
 
 
 def compile(model, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, weighted_metrics=None,
@@ -98,9 +101,12 @@ def _prepare(model, spec: CompileSpec, batch: dict, all_y=None) -> None:
     if out is None:  # traced once per input signature; later fit calls on the same data skip it
         variables = model.get_variables()
         try:
-            out = jax.eval_shape(lambda v, x: model.stateless_call(v, x)[0], variables, batch["x"])
+            jaxpr, out = jax.make_jaxpr(lambda v, x: model.stateless_call(v, x)[0], return_shape=True)(
+                variables, batch["x"])
         except (ValueError, TypeError) as e:
             raise ValueError(f"Model '{model.name}' cannot take the given x: {e}") from None
+        if getattr(model, "_loop_mode", None) is None:  # the same trace tells how steps should run
+            model._loop_mode = steps_mod.uses_loops_well(jaxpr)
         spec.build_metrics(batch["y"], out)
         model._prepared = {key: out}
     if batch["y"] is not None:
@@ -183,7 +189,8 @@ def _choose_k(model, spec, seconds_per_step: float, steps_per_epoch) -> int:
 def _uses_loops(model, batch) -> bool:
     """Whether this compiled model's steps run K to a loop (decided once per compile; see steps.py)."""
     if getattr(model, "_loop_mode", None) is None:
-        model._loop_mode = steps_mod.uses_loops_well(model, model.get_variables(), batch["x"])
+        jaxpr = jax.make_jaxpr(lambda v, x: model.stateless_call(v, x)[0])(model.get_variables(), batch["x"])
+        model._loop_mode = steps_mod.uses_loops_well(jaxpr)
     return model._loop_mode
 
 
@@ -251,7 +258,8 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
     model._fit_seed_used = seed
     model._train_state = state
     _write_back(model, state)
-    model._fit_position = {"epoch": start_epoch, "step": start_step}
+    dispatch = _Dispatcher(model, train_fn, results_fn, cb, global_step=int(state["step"]))
+    model._fit_position = {"epoch": start_epoch, "step": start_step, "global_step": dispatch.global_step}
     logs: dict = {}
     try:
         cb.on_train_begin()
@@ -276,16 +284,18 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
                 # The first two steps run alone: the first compiles K=1, the second's time picks K.
                 for i, batch in zip(range(2), batches):
                     stacked, valid = data_mod.stack([batch], 1)
+                    dispatch.wait()
                     started = time.perf_counter()
-                    step, logs = _dispatch(model, train_fn, results_fn, cb, stacked, valid, 1, epoch, step)
+                    step, logs = dispatch(stacked, valid, 1, epoch, step)
                     if i == 1:
+                        dispatch.wait()
                         k = _choose_k(model, spec, time.perf_counter() - started, steps)
             feed = prefetch.Prefetcher(batches, k or 1)
             try:
                 for stacked, valid, n in feed:
                     if model.stop_training:
                         break
-                    step, logs = _dispatch(model, train_fn, results_fn, cb, stacked, valid, n, epoch, step)
+                    step, logs = dispatch(stacked, valid, n, epoch, step)
             finally:
                 feed.close()
             state = model._train_state
@@ -295,7 +305,7 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
                                        validation_steps)
                 epoch_logs.update({f"val_{k_}": v for k_, v in val.items()})
             logs = epoch_logs
-            model._fit_position = {"epoch": epoch + 1, "step": 0}
+            model._fit_position = {"epoch": epoch + 1, "step": 0, "global_step": dispatch.global_step}
             cb.on_epoch_end(epoch, logs)
             if model.stop_training:
                 break
@@ -311,21 +321,44 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
     return history
 
 
-def _dispatch(model, train_fn, results_fn, cb, stacked, valid, n, epoch, step):
-    """Run one group of steps on the model's train state; returns the epoch's next step and the logs."""
-    state = model._train_state
-    if _variables_changed(model, state):
-        state = _refresh_from_model(model, state)
-    cb.on_train_batch_begin(step)
-    state, losses = train_fn(state, stacked, valid)
-    model._train_state = state
-    model._first_nonfinite_step = _first_nonfinite(losses, n, step)
-    step += n
-    _write_back(model, state)
-    model._fit_position = {"epoch": epoch, "step": step}
-    logs = _batch_logs(results_fn, state)
-    cb.on_train_batch_end(step - 1, logs)
-    return step, logs
+class _Dispatcher:
+    """Runs groups of steps on the model's train state without waiting for the device.
+
+    The logs handed to batch-level callbacks are device scalars: reading one waits
+    for its step, and nothing else does. At most `_IN_FLIGHT` dispatches are queued
+    ahead of the device, so the memory held by queued batches stays bounded.
+    """
+
+    def __init__(self, model, train_fn, results_fn, cb, global_step: int):
+        self.model, self.train_fn, self.results_fn, self.cb = model, train_fn, results_fn, cb
+        self.global_step = global_step
+        self.in_flight: collections.deque = collections.deque()
+
+    def __call__(self, stacked, valid, n: int, epoch: int, step: int) -> tuple[int, dict]:
+        """Run the `n` valid steps of a group; returns the epoch's next step and the batch logs."""
+        model = self.model
+        state = model._train_state
+        if _variables_changed(model, state):
+            state = _refresh_from_model(model, state)
+        self.cb.on_train_batch_begin(step)
+        state, losses = self.train_fn(state, stacked, valid)
+        model._train_state = state
+        model._first_nonfinite = functools.partial(_first_nonfinite, losses, n, step)
+        step += n
+        self.global_step += n
+        _write_back(model, state)
+        model._fit_position = {"epoch": epoch, "step": step, "global_step": self.global_step}
+        self.in_flight.append(losses)
+        if len(self.in_flight) > _IN_FLIGHT:
+            self.in_flight.popleft().block_until_ready()
+        logs = self.results_fn(state["metrics"])
+        self.cb.on_train_batch_end(step - 1, logs)
+        return step, logs
+
+    def wait(self) -> None:
+        """Block until every dispatched step has run."""
+        while self.in_flight:
+            self.in_flight.popleft().block_until_ready()
 
 
 def _first_nonfinite(losses, n: int, offset: int):
@@ -333,10 +366,6 @@ def _first_nonfinite(losses, n: int, offset: int):
     values = np.asarray(losses)[:n]
     bad = np.flatnonzero(~np.isfinite(values))
     return int(offset + bad[0]) if bad.size else None
-
-
-def _batch_logs(results_fn, state) -> dict:
-    return as_numbers(results_fn(state["metrics"]))
 
 
 def _validation_source(validation_data, batch_size, validation_steps):
