@@ -38,20 +38,17 @@ def _float_dtype(dtype: Any, name: str) -> str:
     return dtype
 
 
-def _generator(key: jax.Array) -> np.random.Generator:
-    """A NumPy generator seeded by a JAX key.
+def _generator(words: list[int]) -> np.random.Generator:
+    """A NumPy generator seeded by the initializer's seed words.
 
     Initial values are drawn on the host: a jitted `jax.random` draw compiles once
     per weight shape (about a second each on CPU), which would dominate building a
     model, while the host draw costs microseconds and is just as reproducible.
     """
-    if isinstance(key, jax.core.Tracer):
-        raise RuntimeError("Initializers run eagerly, when a layer is built; they cannot run inside jax.jit.")
-    bits = np.asarray(jax.random.key_data(key)).astype(np.uint64).ravel()
-    return np.random.default_rng([int(b) for b in bits])
+    return np.random.default_rng(words)
 
 
-def _sample(key: jax.Array, distribution: str, shape: tuple[int, ...], dtype: str, a: float, b: float) -> jax.Array:
+def _sample(key: list[int], distribution: str, shape: tuple[int, ...], dtype: str, a: float, b: float) -> jax.Array:
     """Draws `shape` samples: a + b * N(0, 1) ("normal"), the same truncated to +-2 standard
     deviations ("truncated_normal"), or U[a, b) ("uniform")."""
     gen = _generator(key)
@@ -66,7 +63,12 @@ def _sample(key: jax.Array, distribution: str, shape: tuple[int, ...], dtype: st
                 x[out] = gen.standard_normal(size=int(out.sum()))
                 out = np.abs(x) > 2.0
         x = x * b + a
-    return jnp.asarray(x, dtype=dtype)
+    return _to_device(x, dtype)
+
+
+def _to_device(x: np.ndarray, dtype) -> jax.Array:
+    """Convert on the host, then transfer: an eager jnp conversion would compile once per shape."""
+    return jax.device_put(np.asarray(x).astype(jnp.dtype(dtype)))
 
 
 def compute_fans(
@@ -125,7 +127,7 @@ class Constant(Initializer):
 
     def __call__(self, shape: Shape, dtype: Any = None) -> jax.Array:
         dtype = ops.standardize_dtype(dtype)
-        return jnp.asarray(self.value, dtype=dtype) * jnp.ones(shape, dtype=dtype)
+        return _to_device(np.broadcast_to(np.asarray(self.value), tuple(shape)), dtype)
 
     def get_config(self) -> dict[str, Any]:
         value = self.value.tolist() if isinstance(self.value, (np.ndarray, jax.Array)) else self.value
@@ -136,14 +138,14 @@ class Zeros(Initializer):
     """All zeros."""
 
     def __call__(self, shape: Shape, dtype: Any = None) -> jax.Array:
-        return jnp.zeros(shape, dtype=ops.standardize_dtype(dtype))
+        return _to_device(np.zeros(tuple(shape)), ops.standardize_dtype(dtype))
 
 
 class Ones(Initializer):
     """All ones."""
 
     def __call__(self, shape: Shape, dtype: Any = None) -> jax.Array:
-        return jnp.ones(shape, dtype=ops.standardize_dtype(dtype))
+        return _to_device(np.ones(tuple(shape)), ops.standardize_dtype(dtype))
 
 
 class Identity(Initializer):
@@ -178,8 +180,9 @@ class RandomInitializer(Initializer):
             )
         self.seed = None if seed is None else int(seed)
 
-    def _key(self) -> jax.Array:
-        return rng.next_key() if self.seed is None else jax.random.key(self.seed)
+    def _key(self) -> list[int]:
+        # Seed words for the host draw; an explicit seed gives the words of jax.random.key(seed).
+        return rng.next_host_seed() if self.seed is None else rng.seed_words(self.seed)
 
     def get_config(self) -> dict[str, Any]:
         return {"seed": self.seed}
@@ -362,7 +365,7 @@ class Orthogonal(RandomInitializer):
         return {"seed": self.seed, "gain": self.gain}
 
 
-def _orthogonal(key: jax.Array, shape: tuple[int, ...], dtype: str, gain: float) -> jax.Array:
+def _orthogonal(key: list[int], shape: tuple[int, ...], dtype: str, gain: float) -> jax.Array:
     rows, cols = math.prod(shape[:-1]), shape[-1]
     # QR of a tall Gaussian matrix; fixing the signs by diag(r) makes q uniformly distributed.
     a = _generator(key).standard_normal(size=(max(rows, cols), min(rows, cols)))
@@ -370,7 +373,7 @@ def _orthogonal(key: jax.Array, shape: tuple[int, ...], dtype: str, gain: float)
     q = q * np.sign(np.diag(r))
     if rows < cols:
         q = q.T
-    return jnp.asarray(gain * q.reshape(shape), dtype=dtype)
+    return _to_device(gain * q.reshape(shape), dtype)
 
 
 # --------------------------------------------------------------------------- lookup & serialization

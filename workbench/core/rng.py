@@ -16,7 +16,7 @@ import jax
 import numpy as np
 
 _state = threading.local()
-_global = {"key": None}
+_global = {"key": None, "host": None}
 
 
 def set_global_seed(seed: int) -> None:
@@ -26,6 +26,7 @@ def set_global_seed(seed: int) -> None:
     _py_random.seed(int(seed))
     np.random.seed(int(seed) % (2**32))
     _global["key"] = jax.random.key(int(seed))
+    _global["host"] = np.random.default_rng(int(seed) % (2**64))
 
 
 def _global_next() -> jax.Array:
@@ -71,6 +72,26 @@ def next_key() -> jax.Array:
     if stack:
         return stack[-1].next()
     return _global_next()
+
+
+def next_host_seed() -> list[int]:
+    """Seed words for a host-side (NumPy) draw: from the innermost `key_scope`'s key, else from a
+    host stream seeded with the global key, so building a model compiles no JAX random functions."""
+    stack = getattr(_state, "stack", None)
+    if stack:
+        key = stack[-1].next()
+        if isinstance(key, jax.core.Tracer):
+            raise RuntimeError("Initializers run eagerly, when a layer is built; they cannot run inside jax.jit.")
+        return [int(b) for b in np.asarray(jax.random.key_data(key)).ravel()]
+    if _global["host"] is None:
+        _global["host"] = np.random.default_rng()
+    return [int(b) for b in _global["host"].integers(0, 2**32, size=4)]
+
+
+def seed_words(seed: int) -> list[int]:
+    """The seed words of `jax.random.key(seed)` (threefry's: high and low 32 bits), computed on the host."""
+    seed = int(seed) % (2**64)
+    return [(seed >> 32) & 0xFFFFFFFF, seed & 0xFFFFFFFF]
 
 
 def key_from_seed(seed: int | None) -> jax.Array:

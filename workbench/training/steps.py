@@ -10,23 +10,25 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 
-def init_state(model, spec, tx, opt_state=None, rng=None) -> dict:
+def init_state(model, spec, tx, opt_state=None, rng=None, seed: int = 0) -> dict:
+    """A fresh train state for the model's current variables; its dropout key is `rng`, else made from `seed`."""
     variables = model.get_variables()
 
-    def fresh(trainable):  # one compiled program instead of one per optimizer and metric leaf
+    def fresh(trainable, seed):  # one compiled program instead of one per optimizer and metric leaf
         return (tx.init(trainable) if opt_state is None else None), spec.init_metric_states(), \
-            jnp.zeros((), jnp.int32)
+            jnp.zeros((), jnp.int32), jax.random.key(seed)
 
-    new_opt_state, metrics, step = jax.jit(fresh)(variables["trainable"])
+    new_opt_state, metrics, step, key = jax.jit(fresh)(variables["trainable"], np.uint32(seed))
     return {
         "trainable": variables["trainable"],
         "non_trainable": variables["non_trainable"],
         "opt_state": new_opt_state if opt_state is None else opt_state,
         "metrics": metrics,
-        "rng": jax.random.key(0) if rng is None else rng,
+        "rng": key if rng is None else rng,
         "step": step,
     }
 

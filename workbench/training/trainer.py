@@ -40,6 +40,7 @@ def compile(model, optimizer="rmsprop", loss=None, loss_weights=None, metrics=No
                            "weighted_metrics": weighted_metrics, "steps_per_execution": steps_per_execution,
                            "jit_compile": jit_compile}
     model._tx = model._compile_spec.optimizer.to_optax()
+    model._compiled_rate = getattr(model._compile_spec.optimizer, "_learning_rate", None)
     model._train_state = None
     model.optimizer = model._compile_spec.optimizer
     model.optimizer.bind_state(lambda: _live_opt_state(model), lambda new: _replace_opt_state(model, new))
@@ -232,10 +233,11 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
 
     tx = model._tx
     state = model._train_state
+    fresh_metrics = state is None
     if state is None:
-        state = steps_mod.init_state(model, spec, tx, rng=jax.random.key(seed % (2**31)))
+        state = steps_mod.init_state(model, spec, tx, seed=seed % (2**31))
         rate = getattr(spec.optimizer, "_learning_rate", None)
-        if isinstance(rate, (int, float)):  # a rate set after compile() (model.optimizer.learning_rate = ...)
+        if isinstance(rate, (int, float)) and rate != model._compiled_rate:  # set after compile()
             state = {**state, "opt_state": spec.optimizer.set_learning_rate(state["opt_state"], rate)}
     else:
         state = _refresh_from_model(model, state)
@@ -244,13 +246,16 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
         resumed = c.restore_train_state(state)
         if resumed is not None:
             state, record = resumed
+            fresh_metrics = False
             start_epoch, start_step = record["position"]["epoch"], record["position"]["step"]
             seed = record["seed"]
             source.seed = seed
             break
     train_fn = _function(model, ("train", loop), lambda: steps_mod.make_train_function(model, spec, tx, loop))
     results_fn = _function(model, "results", lambda: steps_mod.make_results_function(spec))
-    init_metrics = _function(model, "init_metrics", lambda: jax.jit(spec.init_metric_states))
+    # Fresh metric accumulators each epoch: a host copy of the initial ones, sent back (nothing to compile).
+    initial_metrics = _function(model, "initial_metrics", lambda: jax.device_get(
+        state["metrics"] if fresh_metrics else jax.jit(spec.init_metric_states)()))
 
     model.stop_training = False
     model.nan_step = None
@@ -276,8 +281,9 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
             k = min(k, steps)
         for epoch in range(start_epoch, epochs):
             step = start_step if epoch == start_epoch else 0
-            if step == 0:
-                model._train_state = {**model._train_state, "metrics": init_metrics()}
+            if step == 0 and not fresh_metrics:
+                model._train_state = {**model._train_state, "metrics": jax.device_put(initial_metrics)}
+            fresh_metrics = False
             cb.on_epoch_begin(epoch)
             batches = source.epoch(epoch, steps, start=step)
             if k is None:
