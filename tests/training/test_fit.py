@@ -268,3 +268,10 @@ def test_progress_bar_writes_one_line_per_epoch_when_not_on_a_terminal():
     text = out.getvalue()
     assert "\r" not in text
     assert [line.split(" ")[0] for line in text.splitlines()] == ["Epoch", "8/8", "Epoch", "8/8"]
+
+
+def test_optimizer_is_none_until_compile():
+    m = linear_model()
+    assert m.optimizer is None and not m.compiled
+    m.compile(optimizer="adam", loss="mse")
+    assert isinstance(m.optimizer, workbench.optimizers.Adam) and m.compiled

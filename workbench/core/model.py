@@ -46,6 +46,8 @@ class Model(Layer):
 
     # ------------------------------------------------------------------ training
     # Keras' Model is also its trainer; the implementation lives in workbench.training.
+    optimizer = None  # set by compile(), as in Keras
+    compiled = False
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, weighted_metrics=None,
                 run_eagerly=False, steps_per_execution="auto", jit_compile=True, **kwargs) -> None:
         """Configure training: optimizer, loss(es), metrics (Keras' arguments)."""
