@@ -9,7 +9,7 @@ from workbench.training.callbacks import (
     ProgbarLogger,
     TerminateOnNaN,
 )
-from workbench.training.checkpoints import BackupAndRestore, ModelCheckpoint
+from workbench.training.checkpoint_callbacks import BackupAndRestore, ModelCheckpoint
 from workbench.training.log_callbacks import CSVLogger, LearningRateScheduler, ReduceLROnPlateau
 
 __all__ = [

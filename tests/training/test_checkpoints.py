@@ -17,7 +17,7 @@ import pytest
 import workbench as wb
 from workbench import layers
 from workbench.training import checkpoints
-from workbench.training.checkpoints import BackupAndRestore, ModelCheckpoint
+from workbench.training.checkpoint_callbacks import BackupAndRestore, ModelCheckpoint
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -27,7 +27,7 @@ CHILD = textwrap.dedent(
     import numpy as np
     import workbench as wb
     from workbench import layers
-    from workbench.training.checkpoints import BackupAndRestore
+    from workbench.training.checkpoint_callbacks import BackupAndRestore
 
     backup, out = sys.argv[1], sys.argv[2]
     wb.utils.set_random_seed(7)

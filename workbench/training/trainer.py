@@ -390,7 +390,9 @@ def _is_array_like(x) -> bool:
 def _evaluate_source(model, spec, source, flat_variables, steps=None) -> dict:
     variables = model.get_variables()
     variables = {sec: {p: flat_variables[p] for p in variables[sec]} for sec in variables}
-    loop = _uses_loops(model, _first_batch(source, 0))
+    # Decided when the data was first checked; a batch is read only if it was not.
+    loop = model._loop_mode if getattr(model, "_loop_mode", None) is not None else \
+        _uses_loops(model, _first_batch(source, 0))
     test_fn = _function(model, ("test", loop), lambda: steps_mod.make_test_function(model, spec, loop))
     results_fn = _function(model, "results", lambda: steps_mod.make_results_function(spec))
     metrics = spec.init_metric_states()
