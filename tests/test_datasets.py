@@ -1,10 +1,8 @@
 """workbench.datasets.digits: the bundled file, Keras' load_data shapes, a seeded stratified split, errors."""
 
-import fnmatch
 import pathlib
 import subprocess
 import sys
-import tomllib
 from importlib import resources
 
 import numpy as np
@@ -30,23 +28,6 @@ def test_bundled_file_is_found_through_importlib_resources_and_equals_sklearn_di
     reference = sklearn_datasets.load_digits()
     np.testing.assert_array_equal(images, reference.images)
     np.testing.assert_array_equal(labels, reference.target)
-
-
-def test_wheel_ships_the_data_file():
-    # The wheel itself is built and imported in tests/test_packaging.py (which loads the digits from it);
-    # this checks the declaration that puts the file there.
-    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
-    assert "workbench.datasets" in setuptools["packages"]
-    patterns = setuptools["package-data"]["workbench.datasets"]
-    shipped = [
-        p.relative_to(ROOT / "workbench" / "datasets").as_posix()
-        for p in (ROOT / "workbench" / "datasets" / "data").iterdir()
-        if any(
-            fnmatch.fnmatch(p.relative_to(ROOT / "workbench" / "datasets").as_posix(), pat)
-            for pat in patterns
-        )
-    ]
-    assert shipped == ["data/digits.npz"]
 
 
 def test_returns_keras_load_data_shapes_and_dtypes():

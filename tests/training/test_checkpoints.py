@@ -48,14 +48,27 @@ CHILD = textwrap.dedent(
             print("step", int(model._train_state["step"]), flush=True)
 
     callbacks = [BackupAndRestore(backup, save_freq=20)] if backup != "-" else []
-    model.fit(x, y, batch_size=16, epochs=3, verbose=0, callbacks=callbacks + [Report()])
+    if sys.argv[3] == "arrays":
+        model.fit(x, y, batch_size=16, epochs=3, verbose=0, callbacks=callbacks + [Report()])
+    else:
+        from workbench.data import Dataset
+
+        def jitter(features, label, rng):
+            return features + rng.normal(0.0, 0.1, features.shape).astype("float32"), label
+
+        if sys.argv[3] == "dataset":  # random access: shuffle, random map, batch
+            data = Dataset.from_tensor_slices((x, y)).shuffle(1000).random_map(jitter).batch(16)
+        else:  # a stream: generator, filter, buffer shuffle, random map, batch, prefetch
+            data = (Dataset.from_generator(lambda: zip(x, y)).filter(lambda f, label: label != 4)
+                    .shuffle(500).random_map(jitter).batch(16).prefetch(2))
+        model.fit(data, epochs=3, verbose=0, callbacks=callbacks + [Report()])
     np.savez(out, *[np.asarray(w) for w in model.get_weights()])
     print("done", flush=True)
     """
 )
 
 
-def _child(tmp_path, backup: str, out: Path) -> subprocess.Popen:
+def _child(tmp_path, backup: str, out: Path, inputs: str = "arrays") -> subprocess.Popen:
     script = tmp_path / "child.py"
     script.write_text(CHILD)
     env = {
@@ -64,7 +77,7 @@ def _child(tmp_path, backup: str, out: Path) -> subprocess.Popen:
         "WORKBENCH_COMPILATION_CACHE_DIR": str(tmp_path / "jit-cache"),
     }
     return subprocess.Popen(
-        [sys.executable, str(script), backup, str(out)],
+        [sys.executable, str(script), backup, str(out), inputs],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -77,8 +90,9 @@ def _weights(path: Path) -> list[np.ndarray]:
         return [f[k] for k in sorted(f.files, key=lambda k: int(k.split("_")[1]))]
 
 
-def test_sigkill_at_random_moments_then_resume_is_bitwise_identical(tmp_path):
-    reference = _child(tmp_path, "-", tmp_path / "reference.npz")
+@pytest.mark.parametrize("inputs", ["arrays", "dataset", "stream"])
+def test_sigkill_at_random_moments_then_resume_is_bitwise_identical(tmp_path, inputs):
+    reference = _child(tmp_path, "-", tmp_path / "reference.npz", inputs)
     out, _ = reference.communicate(timeout=240)
     assert reference.returncode == 0, out
     total_steps = max(int(line.split()[1]) for line in out.splitlines() if line.startswith("step "))
@@ -88,7 +102,7 @@ def test_sigkill_at_random_moments_then_resume_is_bitwise_identical(tmp_path):
     rng = np.random.default_rng(int(time.time()))
     kills, begins = 0, []
     while True:
-        proc = _child(tmp_path, str(backup), result)
+        proc = _child(tmp_path, str(backup), result, inputs)
         lines = []
         target = int(rng.integers(total_steps // 8, total_steps)) if kills < 3 else None
         killed = False

@@ -7,35 +7,34 @@ and C. Kaynak (1998, https://doi.org/10.24432/C50P49, CC BY 4.0), in the copy sc
 
 from __future__ import annotations
 
-import numbers
-from importlib import resources
-
 import numpy as np
+
+from workbench.datasets._bundled import bundled_file
+from workbench.datasets._checks import check_seed, check_test_fraction
+from workbench.datasets._split import stratified_split
 
 _FILE = "data/digits.npz"
 
+# What `workbench.datasets.info("digits")` reports. The names have the shape of one image:
+# feature_names[r, c] names pixel x[:, r, c] (scikit-learn's names, row by row).
+ABOUT = {
+    "feature_names": np.array([[f"pixel_{r}_{c}" for c in range(8)] for r in range(8)]),
+    "class_names": np.array([str(d) for d in range(10)]),
+    "description": (
+        "1797 greyscale 8x8 images of handwritten digits 0-9; each pixel counts the set pixels "
+        "(0..16) in a 4x4 block of a 32x32 bitmap."
+    ),
+    "source": (
+        "E. Alpaydin and C. Kaynak, 'Optical Recognition of Handwritten Digits', UCI Machine Learning "
+        "Repository (1998), https://doi.org/10.24432/C50P49"
+    ),
+    "licence": "CC BY 4.0 (UCI); scikit-learn's copy (sklearn.datasets.load_digits), BSD-3-Clause",
+}
+
 
 def _load_arrays() -> tuple[np.ndarray, np.ndarray]:
-    path = resources.files("workbench.datasets").joinpath(_FILE)
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"The bundled digits file {_FILE} is missing from workbench.datasets ({path}). "
-            "Reinstall the package; a wheel built from this repository includes it as package data."
-        )
-    with path.open("rb") as f, np.load(f) as data:
+    with bundled_file(_FILE, "digits").open("rb") as f, np.load(f) as data:
         return data["images"], data["labels"]
-
-
-def _stratified_test_indices(labels: np.ndarray, n_test: int, rng: np.random.Generator) -> np.ndarray:
-    """Pick `n_test` indices so that each class keeps (as nearly as whole numbers allow) its share."""
-    classes, counts = np.unique(labels, return_counts=True)
-    wanted = counts * (n_test / labels.size)
-    take = np.floor(wanted).astype(int)
-    # Hand the rounding remainder to the classes that lost the most to `floor`; ties go to the lower label.
-    order = np.lexsort((classes, -(wanted - take)))
-    take[order[: n_test - take.sum()]] += 1
-    picked = [rng.permutation(np.flatnonzero(labels == c))[:k] for c, k in zip(classes, take)]
-    return np.concatenate(picked)
 
 
 def digits(
@@ -58,32 +57,8 @@ def digits(
         >>> (x_train, y_train), (x_test, y_test) = digits(test_fraction=0.25, seed=1)
         >>> x_train = x_train[..., None].astype("float32") / 16.0  # (n, 8, 8, 1) in [0, 1]
     """
-    if isinstance(test_fraction, bool) or not isinstance(test_fraction, numbers.Real):
-        raise TypeError(
-            f"digits: test_fraction must be a number between 0 and 1, got {type(test_fraction).__name__}: "
-            f"{test_fraction!r}."
-        )
-    if not 0.0 < float(test_fraction) < 1.0:
-        raise ValueError(
-            f"digits: test_fraction must be strictly between 0 and 1 (e.g. 0.2 holds out 20%), "
-            f"got {test_fraction!r}."
-        )
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"digits: seed must be a non-negative int, got {type(seed).__name__}: {seed!r}.")
-    if seed < 0:
-        raise ValueError(f"digits: seed must be a non-negative int, got {seed}.")
-
+    # Checked before the file is read, so a wrong argument fails fast even without the data.
+    check_test_fraction("digits", test_fraction)
+    check_seed("digits", seed)
     images, labels = _load_arrays()
-    n = labels.size
-    n_test = int(round(n * float(test_fraction)))
-    if not 0 < n_test < n:
-        raise ValueError(
-            f"digits: test_fraction={test_fraction!r} of {n} images leaves {n_test} for testing and "
-            f"{n - n_test} for training; choose a fraction that leaves at least one image in each."
-        )
-    rng = np.random.default_rng(int(seed))
-    is_test = np.zeros(n, dtype=bool)
-    is_test[_stratified_test_indices(labels, n_test, rng)] = True
-    train_idx = rng.permutation(np.flatnonzero(~is_test))
-    test_idx = rng.permutation(np.flatnonzero(is_test))
-    return (images[train_idx], labels[train_idx]), (images[test_idx], labels[test_idx])
+    return stratified_split("digits", images, labels, test_fraction=test_fraction, seed=seed, unit="images")

@@ -26,9 +26,16 @@ def _history_of(model, epoch_logs: dict | None = None) -> dict:
     return out
 
 
-def _position(model) -> dict:
-    """Where the next step of the running fit starts: its epoch and the batch within it."""
-    return {"epoch": model._fit_position["epoch"], "step": model._fit_position["step"]}
+def _record(model, history: dict) -> dict:
+    """What a training checkpoint stores besides the train state: where the next step starts (epoch and
+    batch), the fit's seed and history, and the input Dataset's iterator state when there is one."""
+    data_state = getattr(model, "_fit_data_state", None)
+    return {
+        "position": {"epoch": model._fit_position["epoch"], "step": model._fit_position["step"]},
+        "seed": int(model._fit_seed_used),
+        "history": history,
+        "data": data_state() if data_state is not None else None,
+    }
 
 
 def _check_save_freq(save_freq, owner: str):
@@ -99,11 +106,7 @@ class BackupAndRestore(Callback):
 
     def _save(self, epoch_logs: dict | None = None) -> None:
         model = self.model
-        record = {
-            "position": _position(model),
-            "seed": int(model._fit_seed_used),
-            "history": _history_of(model, epoch_logs),
-        }
+        record = _record(model, _history_of(model, epoch_logs))
         self._checkpointer.save(model._train_state, record, variable_order(model))
 
     def on_train_batch_end(self, batch, logs=None):
@@ -220,12 +223,8 @@ class ModelCheckpoint(Callback):
         if self.save_best_only and not self._improved(logs):
             return
         if self._kind == "dir":
-            record = {
-                "position": _position(self.model),
-                "seed": int(self.model._fit_seed_used),
-                "history": _history_of(self.model, logs if batch is None else None),
-                "logs": {k: float(v) for k, v in logs.items() if np.ndim(v) == 0},
-            }
+            record = {**_record(self.model, _history_of(self.model, logs if batch is None else None)),
+                      "logs": {k: float(v) for k, v in logs.items() if np.ndim(v) == 0}}
             self._checkpointer.save(self.model._train_state, record, variable_order(self.model))
             return
         path = self._format_path(epoch, batch, logs)

@@ -10,6 +10,7 @@ a last short group is padded with fully-masked batches, which the step skips.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterator
 
 import jax
@@ -154,21 +155,120 @@ class IterableBatches:
                 break
             if i < start:
                 continue
-            if isinstance(item, tuple) and len(item) in (2, 3):
-                x, y = item[0], item[1]
-                sw = item[2] if len(item) == 3 else None
-            else:
-                x, y, sw = item, None, None
-            x, y, sw = _as_numpy(x), _as_numpy(y), _as_numpy(sw)
-            n = check_lengths(x, y, sw)
-            if self.batch_size is None:
-                self.batch_size = n
-            if n > self.batch_size:
-                raise ValueError(
-                    f"Batch {i} from the data iterator has {n} samples, more than the first batch's "
-                    f"{self.batch_size}; yield batches of one size (the last may be smaller)."
-                )
-            yield _pad_batch(x, y, sw, n, self.batch_size)
+            yield self.to_batch(item, i)
+
+    def to_batch(self, item, i: int) -> dict:
+        """One yielded `x`, `(x, y)` or `(x, y, sample_weight)`, padded to the first batch's size."""
+        if isinstance(item, tuple) and len(item) in (2, 3):
+            x, y = item[0], item[1]
+            sw = item[2] if len(item) == 3 else None
+        else:
+            x, y, sw = item, None, None
+        x, y, sw = _as_numpy(x), _as_numpy(y), _as_numpy(sw)
+        n = check_lengths(x, y, sw)
+        if self.batch_size is None:
+            self.batch_size = n
+        if n > self.batch_size:
+            raise ValueError(
+                f"Batch {i} from the data has {n} samples, more than the first batch's "
+                f"{self.batch_size}; give batches of one size (the last may be smaller)."
+            )
+        return _pad_batch(x, y, sw, n, self.batch_size)
+
+
+class DatasetBatches(IterableBatches):
+    """Batches from a `workbench.data.Dataset`, with the dataset iterator's position kept per step.
+
+    Without `steps` every epoch is a new pass over the dataset (pass number = epoch,
+    so a shuffle reshuffles each epoch); with `steps` (steps_per_epoch) the epochs
+    share one stream that continues where the previous epoch stopped, as in Keras.
+    `state_at(epoch, step)` is the iterator state after that step, saved with
+    checkpoints; `resume` hands a saved state back before the resumed epoch starts.
+    When training runs in several JAX processes, each reads every P-th batch from
+    its process index, unless the dataset was sharded by hand.
+    """
+
+    _KEEP = 8192
+
+    def __init__(self, dataset, steps: int | None = None):
+        super().__init__(dataset, steps)
+        card = dataset.cardinality()
+        if card == -1 and steps is None:
+            raise ValueError("The Dataset is infinite (it repeats forever): pass steps_per_epoch (and "
+                             "validation_steps for validation data) to say how many batches an epoch has.")
+        if jax.process_count() > 1 and not dataset._sharded:
+            dataset = dataset.shard(jax.process_count(), jax.process_index())
+            card = dataset.cardinality()
+        self.dataset = dataset
+        self.cardinality = card
+        self.states: dict = {}
+        self.resume: dict | None = None
+        self._stream = None
+
+    @property
+    def steps_per_epoch(self) -> int | None:
+        if self.steps is not None:
+            return self.steps
+        return self.cardinality if self.cardinality >= 0 else None
+
+    def _iterator(self, epoch: int, start: int):
+        saved = self.resume
+        self.resume = None
+        if self.steps is None:
+            iterator = self.dataset.iterator(epoch)
+            if saved is not None:
+                iterator.set_state(saved)
+            elif start:
+                for _ in range(start):
+                    next(iterator)
+            return iterator
+        if self._stream is None or saved is not None:
+            self._stream = self.dataset.iterator(0)
+            if saved is not None:
+                self._stream.set_state(saved)
+        return self._stream
+
+    def epoch(self, epoch: int, steps: int | None = None, start: int = 0) -> Iterator[dict]:
+        limit = steps if steps is not None else self.steps
+        iterator = self._iterator(epoch, start)
+        self.states[(epoch, start)] = None if self.steps is None and start == 0 else iterator.get_state()
+        i = start
+        while limit is None or i < limit:
+            try:
+                item = next(iterator)
+            except StopIteration:
+                if self.steps is not None:
+                    warnings.warn(f"The Dataset ran out of data after {i} of the {self.steps} steps of epoch "
+                                  f"{epoch}: make sure it can give steps_per_epoch * epochs batches (e.g. "
+                                  "with .repeat()).", stacklevel=2)
+                    self.exhausted = True
+                break
+            batch = self.to_batch(item, i)
+            i += 1
+            self.states[(epoch, i)] = iterator.get_state()
+            if len(self.states) > self._KEEP:
+                del self.states[next(iter(self.states))]
+            yield batch
+
+    exhausted = False
+
+    def first(self) -> dict:
+        """The first batch, read from an iterator of its own (the training stream is left untouched)."""
+        iterator = self.dataset.iterator(0)
+        try:
+            return self.to_batch(next(iterator), 0)
+        except StopIteration:
+            raise ValueError("The Dataset is empty: it gave no batches.") from None
+        finally:
+            iterator.close()
+
+    def state_at(self, epoch: int, step: int):
+        """The iterator state after `step` steps of `epoch` (None: a fresh pass), for checkpoints."""
+        if (epoch, step) in self.states:
+            return self.states[(epoch, step)]
+        if step == 0 and self.steps is not None:  # an epoch boundary of the continuing stream
+            return self.states.get((epoch - 1, self.steps))
+        return None
 
 
 def _pad_batch(x, y, sw, n, batch_size) -> dict:
@@ -188,7 +288,17 @@ def _pad_batch(x, y, sw, n, batch_size) -> dict:
 def adapter(x, y=None, sample_weight=None, batch_size=None, shuffle=False, seed=0, steps=None):
     """Choose the batching for the arguments Keras' `fit`/`evaluate`/`predict` accept."""
     if x is None:
-        raise ValueError("No data: pass x (arrays, a list/dict of arrays, or a generator of batches).")
+        raise ValueError("No data: pass x (arrays, a list/dict of arrays, a Dataset or a generator of batches).")
+    from workbench.data import Dataset
+
+    if isinstance(x, Dataset):
+        if y is not None or sample_weight is not None:
+            raise ValueError("When x is a Dataset, y and sample_weight must be None: the dataset's elements "
+                             "are (x, y) or (x, y, sample_weight) tuples.")
+        if batch_size is not None:
+            raise ValueError(f"batch_size={batch_size} was given with a Dataset, which is already batched: "
+                             "batch it with .batch(n) and leave batch_size out.")
+        return DatasetBatches(x, steps)
     if not (hasattr(x, "__next__") or (hasattr(x, "__iter__") and not isinstance(
             x, (list, tuple, dict, np.ndarray, jax.Array)))):
         return ArrayBatches(x, y, sample_weight, batch_size or 32, shuffle, seed)

@@ -79,6 +79,8 @@ def _class_weight_to_sample_weight(y, class_weight: dict) -> np.ndarray:
 
 
 def _first_batch(source, epoch: int) -> dict:
+    if hasattr(source, "first"):
+        return source.first()
     for batch in source.epoch(epoch, steps=1):
         return batch
     raise ValueError("The data yielded no batches.")
@@ -250,6 +252,8 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
             start_epoch, start_step = record["position"]["epoch"], record["position"]["step"]
             seed = record["seed"]
             source.seed = seed
+            if isinstance(source, data_mod.DatasetBatches):
+                source.resume = record.get("data")
             break
     train_fn = _function(model, ("train", loop), lambda: steps_mod.make_train_function(model, spec, tx, loop))
     results_fn = _function(model, "results", lambda: steps_mod.make_results_function(spec))
@@ -265,6 +269,9 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
     _write_back(model, state)
     dispatch = _Dispatcher(model, train_fn, results_fn, cb, global_step=int(state["step"]))
     model._fit_position = {"epoch": start_epoch, "step": start_step, "global_step": dispatch.global_step}
+    # What a checkpoint saves about the input: the Dataset iterator's position after the last step run.
+    model._fit_data_state = (lambda: source.state_at(model._fit_position["epoch"], model._fit_position["step"])) \
+        if isinstance(source, data_mod.DatasetBatches) else (lambda: None)
     logs: dict = {}
     try:
         cb.on_train_begin()
@@ -304,6 +311,8 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
                     step, logs = dispatch(stacked, valid, n, epoch, step)
             finally:
                 feed.close()
+            if getattr(source, "exhausted", False):
+                model.stop_training = True
             state = model._train_state
             epoch_logs = as_numbers(results_fn(state["metrics"]))
             if val_source is not None and (epoch + 1) % validation_freq == 0:
@@ -375,6 +384,10 @@ def _first_nonfinite(losses, n: int, offset: int):
 
 
 def _validation_source(validation_data, batch_size, validation_steps):
+    from workbench.data import Dataset
+
+    if isinstance(validation_data, Dataset):
+        return data_mod.DatasetBatches(validation_data, validation_steps)
     if isinstance(validation_data, tuple) and len(validation_data) in (2, 3):
         x, y = validation_data[0], validation_data[1]
         sw = validation_data[2] if len(validation_data) == 3 else None
