@@ -199,8 +199,9 @@ class Dataset:
         box = {"spec": signature}
 
         def check(element, index):
-            if box["spec"] is None:
-                box["spec"] = structure.spec_of(element)
+            if box["spec"] is None:  # structure, dtypes and ranks of the first element; lengths may vary
+                box["spec"] = structure.map_structure(lambda s: TensorSpec((None,) * len(s.shape), s.dtype),
+                                                      structure.spec_of(element))
                 return element
             structure.check_against_spec(element, box["spec"], f"Element {index} from the generator")
             return element
@@ -622,13 +623,9 @@ def _pad_to_boundary(elements, boundary: int, padding_values):
 
 
 def _to_arrays(tensors):
-    def convert(path_leaf):
-        path, leaf = path_leaf
-        return structure.to_array_leaf(leaf, path)
-
-    paths = structure.element_paths(tensors)
-    pairs = iter(zip(paths, structure.flatten(tensors)))
-    return structure.map_structure(lambda _: convert(next(pairs)), tensors)
+    leaves = [structure.to_array_leaf(leaf, path)
+              for path, leaf in zip(structure.element_paths(tensors), structure.flatten(tensors))]
+    return structure._rebuild(tensors, leaves)
 
 
 def _as_signature(signature):

@@ -262,6 +262,7 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
         state["metrics"] if fresh_metrics else jax.jit(spec.init_metric_states)()))
 
     model.stop_training = False
+    model._fit_data_wait = 0.0  # seconds the training loop waited for input batches (after the first steps)
     model.nan_step = None
     model._fit_paths = None
     model._fit_seed_used = seed
@@ -311,6 +312,7 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
                     step, logs = dispatch(stacked, valid, n, epoch, step)
             finally:
                 feed.close()
+                model._fit_data_wait += feed.wait_seconds
             if getattr(source, "exhausted", False):
                 model.stop_training = True
             state = model._train_state
