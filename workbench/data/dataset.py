@@ -588,8 +588,26 @@ class Dataset:
 
     def _open(self, key: int) -> it_mod.StateIterator:
         if self._stage is not None:
-            return it_mod.Read(self._stage, key, self._threads)
+            return it_mod.Read(self._stage, key, self._threads, workers=self._workers)
         return self._make(key)
+
+    _workers = None
+
+    def with_workers(self, num_workers: int) -> Dataset:
+        """Compute the elements in `num_workers` worker processes instead of threads: for Python-heavy
+        maps that hold the GIL. Only a random-access pipeline can be split this way (apply it before
+        stages that consume a stream, such as from_generator, interleave or prefetch); its functions
+        are sent to the workers with cloudpickle. Order, determinism and iterator states are the same
+        as in one process."""
+        num_workers = _count(num_workers, "num_workers", minimum=1)
+        if self._stage is None:
+            raise ValueError("with_workers needs a random-access pipeline (sources, map, random_map, filter, "
+                             "shuffle, batch, ...); this one is a stream (from_generator, interleave, "
+                             "bucket_by_sequence_length, prefetch, or a stage after a filter). Apply "
+                             "with_workers before those stages.")
+        out = self._derive(stage=self._stage)
+        out._workers = it_mod.WorkerPool(self._stage, num_workers)
+        return out
 
     def _derive(self, *, stage, cardinality=None, threads=None, batch_dim=_INHERIT, keep_spec=True) -> Dataset:
         batched = batch_dim is not _INHERIT

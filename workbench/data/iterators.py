@@ -11,6 +11,7 @@ the replayed part.
 
 from __future__ import annotations
 
+import atexit
 import collections
 import concurrent.futures
 import os
@@ -58,14 +59,14 @@ class Read(StateIterator):
     """Pass `key` of a random-access stage, computed `threads` elements at a time in a thread pool
     (`threads` <= 1 computes in the caller). Dropped (None) elements are skipped."""
 
-    def __init__(self, stage, key: int, threads: int = 1, buffer: int = 0, pool_factory=None):
+    def __init__(self, stage, key: int, threads: int = 1, buffer: int = 0, workers=None):
         self.stage = stage
         self.offset = stage.pass_offset(key % _PASS_MODULUS)
         self.n = None if stage.length == INFINITE else stage.length
-        self.threads = threads
-        self.buffer = max(buffer, 2 * threads) if threads > 1 else 0
+        self.workers = workers  # a WorkerPool: elements are computed in its processes
+        self.threads = workers.size if workers is not None else threads
+        self.buffer = max(buffer, 4 * self.threads) if self.threads > 1 or workers is not None else 0
         self.pool = None
-        self.pool_factory = pool_factory
         self.position = 0  # the next index to hand out
         self.pending: collections.deque = collections.deque()
         self.submitted = 0
@@ -74,18 +75,27 @@ class Read(StateIterator):
         return self.stage.get(self.offset + i)
 
     def _fill(self):
-        if self.pool is None:
-            self.pool = (self.pool_factory or concurrent.futures.ThreadPoolExecutor)(self.threads)
+        if self.workers is not None:
+            submit = self.workers.submit_get
+        else:
+            if self.pool is None:
+                self.pool = concurrent.futures.ThreadPoolExecutor(self.threads)
+
+            def submit(i):
+                return self.pool.submit(self._fetch, i)
         limit = self.position + self.buffer if self.n is None else min(self.n, self.position + self.buffer)
         while self.submitted < limit:
-            self.pending.append(self.pool.submit(self._fetch, self.submitted))
+            if self.workers is not None:
+                self.pending.append(submit(self.offset + self.submitted))
+            else:
+                self.pending.append(submit(self.submitted))
             self.submitted += 1
 
     def __next__(self):
         while True:
             if self.n is not None and self.position >= self.n:
                 raise StopIteration
-            if self.threads > 1:
+            if self.threads > 1 or self.workers is not None:
                 self._fill()
                 value = self.pending.popleft().result()
             else:
@@ -696,6 +706,54 @@ class Prefetch(OneParent):
     def close(self):
         self._halt()
         super().close()
+
+
+class WorkerPool:
+    """Processes that compute elements of one random-access stage, sent to them once (with cloudpickle,
+    so lambdas work). Started on first use with the 'spawn' method (safe next to JAX's threads) and
+    shared by every pass; `close` (or the end of the interpreter) stops them."""
+
+    def __init__(self, stage, size: int):
+        self.stage, self.size = stage, size
+        self._executor = None
+        self._lock = threading.Lock()
+
+    def submit_get(self, index: int) -> concurrent.futures.Future:
+        with self._lock:
+            if self._executor is None:
+                import multiprocessing
+
+                import cloudpickle
+
+                self._executor = concurrent.futures.ProcessPoolExecutor(
+                    self.size, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_start,
+                    initargs=(cloudpickle.dumps(self.stage),))
+                atexit.register(self.close)
+        return self._executor.submit(_worker_get, index)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._executor is not None:
+                self._executor.shutdown(wait=True, cancel_futures=True)
+                self._executor = None
+                atexit.unregister(self.close)
+
+    def __getstate__(self):
+        raise TypeError("A dataset read by worker processes cannot itself be sent to worker processes.")
+
+
+_WORKER_STAGE = None
+
+
+def _worker_start(payload: bytes) -> None:
+    import cloudpickle
+
+    global _WORKER_STAGE
+    _WORKER_STAGE = cloudpickle.loads(payload)
+
+
+def _worker_get(index: int):
+    return _WORKER_STAGE.get(index)
 
 
 def default_threads() -> int:

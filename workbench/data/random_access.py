@@ -180,7 +180,20 @@ def buffer_permutation(n: int, buffer_size: int, rng: np.random.Generator) -> np
     return out
 
 
-class Shuffle(Stage):
+class _Locked:
+    """Stages holding a lock and memoised values travel to worker processes without them."""
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_lock"] = None
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+
+class Shuffle(_Locked, Stage):
     def __init__(self, parent: Stage, buffer_size: int, seed: int, reshuffle: bool):
         self.parent, self.buffer_size, self.seed, self.reshuffle = parent, buffer_size, seed, reshuffle
         self.length, self.sparse, self.gatherable = parent.length, parent.sparse, parent.gatherable
@@ -306,7 +319,7 @@ class Zip(Stage):
         return self.make([c.gather(epochs * c.length + within) for c in self.children])
 
 
-class Cache(Stage):
+class Cache(_Locked, Stage):
     """Each element computed once (from the parent's first pass) and kept: in memory, and on disk under
     `path` once every element has been computed, from where later runs read it."""
 
