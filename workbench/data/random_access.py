@@ -202,6 +202,9 @@ class Shuffle(_Locked, Stage):
 
     def order(self, epoch: int) -> np.ndarray:
         key = epoch if self.reshuffle else 0
+        last = self._last
+        if last is not None and last[0] == key:
+            return last[1]
         with self._lock:
             if key in self._orders:
                 self._orders.move_to_end(key)
@@ -211,7 +214,10 @@ class Shuffle(_Locked, Stage):
             self._orders[key] = perm
             while len(self._orders) > 2:
                 self._orders.popitem(last=False)
+        self._last = (key, perm)
         return perm
+
+    _last = None
 
     def _parent_index(self, index):
         epoch, j = divmod(index, self.length)

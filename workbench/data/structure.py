@@ -98,8 +98,15 @@ def as_leaf(x):
     return np.asarray(x)
 
 
+_ARRAYS = (np.ndarray, np.generic)
+
+
 def normalize(element):
     """Convert every leaf with `as_leaf` (lists are leaves, as in tf.data)."""
+    if type(element) is tuple and all(isinstance(e, _ARRAYS) for e in element):
+        return element  # the common case, at no cost
+    if isinstance(element, _ARRAYS):
+        return element
     if isinstance(element, tuple):
         out = tuple(normalize(e) for e in element)
         return type(element)(*out) if hasattr(element, "_fields") else out
@@ -138,6 +145,10 @@ def describe_spec(spec) -> str:
 
 
 def _stack_leaves(leaves: list, path: str):
+    try:
+        return np.stack(leaves)
+    except ValueError:
+        pass  # name the first element whose shape differs
     first = np.asarray(leaves[0])
     for i, leaf in enumerate(leaves[1:], 1):
         shape = np.shape(leaf)
@@ -157,8 +168,21 @@ def _leaf_paths(element, prefix="") -> list[str]:
     return [prefix]
 
 
+def _shallow_key(element):
+    if type(element) is tuple:
+        return len(element)
+    if isinstance(element, dict):
+        return tuple(element)
+    return type(element)
+
+
 def _check_batchable(elements: list):
     first = elements[0]
+    if type(first) is tuple and all(isinstance(e, _ARRAYS) for e in first):
+        key = len(first)  # flat tuples of arrays: equal lengths are equal structures
+        if all(type(e) is tuple and len(e) == key and all(isinstance(v, _ARRAYS) for v in e)
+               for e in elements):
+            return
     for i, e in enumerate(elements[1:], 1):
         if not same_structure(first, e):
             raise ValueError(f"batch: element {i} has structure {describe(e)}, unlike element 0's "
@@ -183,7 +207,13 @@ def _rebuild(template, leaves: list):
 
 def stack(elements: list):
     """Batch a list of elements: each leaf gets a new leading axis (rows must agree in shape)."""
+    first = elements[0]
+    if isinstance(first, _ARRAYS):
+        if all(isinstance(e, _ARRAYS) and np.shape(e) == np.shape(first) for e in elements):
+            return np.stack(elements)
     _check_batchable(elements)
+    if type(first) is tuple and all(isinstance(v, _ARRAYS) for v in first):
+        return tuple(_stack_leaves(list(col), f" at [{i}]") for i, col in enumerate(zip(*elements)))
     paths = _leaf_paths(elements[0])
     columns = zip(*(flatten(e) for e in elements))
     leaves = [_stack_leaves(list(col), f" at {p}" if p else "") for col, p in zip(columns, paths)]
@@ -272,6 +302,10 @@ def _flatten_shapes(option) -> list:
 
 def gather(tree, index):
     """Rows `index` (an int or an int array) of every leaf of an array structure."""
+    if type(tree) is tuple and all(isinstance(a, np.ndarray) for a in tree):
+        return tuple(a[index] for a in tree)
+    if isinstance(tree, np.ndarray):
+        return tree[index]
     return map_structure(lambda a: a[index], tree)
 
 
