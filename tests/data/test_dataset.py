@@ -202,6 +202,14 @@ def test_cache_in_memory_freezes_random_stages_and_on_disk_serves_a_later_run(tm
     assert again == first and calls == []
     with pytest.raises(ValueError, match="holds 6 elements but this dataset has 4"):
         ints(Dataset.range(4).cache(str(path)))
+    mixed = tmp_path / "mixed"  # varying shapes, strings and dicts are stored without pickle
+    elements = [{"text": "ab", "ids": np.arange(2)}, {"text": "c", "ids": np.arange(3)}]
+    written = list(gen(elements).cache(str(mixed)))
+    again = list(gen([]).cache(str(mixed)))
+    assert [e["text"] for e in again] == ["ab", "c"] and [e["ids"].tolist() for e in again] == [[0, 1], [0, 1, 2]]
+    assert len(written) == 2 and (mixed / "elements.npz").exists()
+    assert ints(Dataset.range(6).filter(lambda i: i % 2 == 1).cache(str(tmp_path / "odd"))) == [1, 3, 5]
+    assert ints(Dataset.range(6).filter(lambda i: False).cache(str(tmp_path / "odd"))) == [1, 3, 5]
     stream_path = tmp_path / "stream-cache"
     streamed = ints(gen(range(4)).map(lambda i: i + 1).cache(str(stream_path)))
     assert streamed == [1, 2, 3, 4] and ints(gen([]).cache(str(stream_path))) == [1, 2, 3, 4]

@@ -32,9 +32,9 @@ import threading
 
 import numpy as np
 
+from workbench.data import buffered, structure, workers
 from workbench.data import iterators as it_mod
 from workbench.data import random_access as ra_mod
-from workbench.data import structure
 from workbench.data.structure import TensorSpec
 
 AUTOTUNE = -1
@@ -337,7 +337,7 @@ class Dataset:
         reshuffle = bool(reshuffle_each_iteration)
         if self._stage is not None and self._stage.length != ra_mod.INFINITE:
             return self._derive(stage=ra_mod.Shuffle(self._stage, buffer_size, seed, reshuffle))
-        return self._stream(lambda key: it_mod.Shuffle(self._open(key), buffer_size, seed, key, reshuffle),
+        return self._stream(lambda key: buffered.Shuffle(self._open(key), buffer_size, seed, key, reshuffle),
                             self._cardinality)
 
     def batch(self, batch_size, drop_remainder=False, num_parallel_calls=None, deterministic=None) -> Dataset:
@@ -397,7 +397,7 @@ class Dataset:
                 return functools.partial(_pad_to_boundary, boundary=bounds[b] - 1, padding_values=padding_values)
             return functools.partial(structure.padded_stack, padded_shapes=shapes, padding_values=padding_values)
 
-        return self._stream(lambda key: it_mod.Bucket(self._open(key), length_of, bounds, sizes, combine_for,
+        return self._stream(lambda key: buffered.Bucket(self._open(key), length_of, bounds, sizes, combine_for,
                                                       bool(drop_remainder)),
                             UNKNOWN_CARDINALITY, batch_dim=None)
 
@@ -482,7 +482,7 @@ class Dataset:
         size = 4 if buffer_size == AUTOTUNE else _count(buffer_size, "prefetch buffer_size", minimum=0)
         if size == 0:
             return self
-        out = self._stream(lambda key: it_mod.Prefetch(self._open(key), size), self._cardinality)
+        out = self._stream(lambda key: workers.Prefetch(self._open(key), size), self._cardinality)
         return out
 
     def interleave(self, map_func, cycle_length=None, block_length=1, num_parallel_calls=None,
@@ -503,7 +503,7 @@ class Dataset:
                 return ds._open(it_mod.child_key(key, n))
             return child
 
-        return self._stream(lambda key: it_mod.Interleave(self._open(key), make_child(key), cycle, block),
+        return self._stream(lambda key: buffered.Interleave(self._open(key), make_child(key), cycle, block),
                             UNKNOWN_CARDINALITY, keep_spec=False)
 
     def flat_map(self, map_func) -> Dataset:
@@ -606,7 +606,7 @@ class Dataset:
                              "bucket_by_sequence_length, prefetch, or a stage after a filter). Apply "
                              "with_workers before those stages.")
         out = self._derive(stage=self._stage)
-        out._workers = it_mod.WorkerPool(self._stage, num_workers)
+        out._workers = workers.WorkerPool(self._stage, num_workers)
         return out
 
     def _derive(self, *, stage, cardinality=None, threads=None, batch_dim=_INHERIT, keep_spec=True) -> Dataset:
@@ -669,7 +669,7 @@ class _StreamCache:
             if self._elements is None and self.path:
                 stored = ra_mod.load_cache(self.path, None)
                 if stored is not None:
-                    self._elements = [stored[j] for j in range(len(stored.position))]
+                    self._elements = [stored[j] for j in range(len(stored))]
             return self._elements
 
     def complete(self, elements: list) -> None:

@@ -13,18 +13,14 @@ costs one fancy-index per batch instead of one Python call per element.
 
 from __future__ import annotations
 
-import json
-import os
-import pickle
-import shutil
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 
 from workbench.data import structure
+from workbench.data.cache_files import load_cache, write_cache
 
 INFINITE = -1
 # Index stride between passes over an infinite stage (passes still never overlap in practice).
@@ -352,78 +348,3 @@ class Cache(_Locked, Stage):
             write_cache(self.path, [self._items[i] for i in range(self.length)])
             self._stored = load_cache(self.path, self.length)
         return value
-
-
-_CACHE_FORMAT = "workbench-dataset-cache-1"
-
-
-def write_cache(path: str, elements: list) -> None:
-    """Store `elements` (None for dropped ones) under the folder `path`, atomically: a reader sees either
-    no cache or the whole one."""
-    final = Path(path)
-    if final.exists():
-        return
-    tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}-{threading.get_ident()}")
-    tmp.mkdir(parents=True, exist_ok=True)
-    kept = [e for e in elements if e is not None]
-    meta = {"format": _CACHE_FORMAT, "count": len(elements), "kept": [e is not None for e in elements]}
-    try:
-        stacked = structure.stack(kept) if kept else None
-    except ValueError:
-        stacked = None
-    if stacked is not None:
-        leaves = structure.flatten(stacked)
-        for k, leaf in enumerate(leaves):
-            np.save(tmp / f"leaf{k}.npy", np.asarray(leaf), allow_pickle=False)
-        with open(tmp / "structure.pkl", "wb") as f:
-            pickle.dump(structure.map_structure(lambda _: None, kept[0]), f)
-        meta["layout"] = "stacked"
-        meta["leaves"] = len(leaves)
-    else:
-        with open(tmp / "elements.pkl", "wb") as f:
-            pickle.dump(kept, f)
-        meta["layout"] = "list"
-    (tmp / "cache.json").write_text(json.dumps(meta))
-    try:
-        os.replace(tmp, final)
-    except OSError:  # another writer finished first
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-class _StoredElements:
-    def __init__(self, meta, rows):
-        self.rows = rows
-        positions = np.cumsum(meta["kept"]) - 1
-        self.position = [int(p) if k else None for p, k in zip(positions, meta["kept"])]
-
-    def __getitem__(self, j):
-        p = self.position[j]
-        return None if p is None else self.rows(p)
-
-
-def load_cache(path: str, expected: int | None):
-    folder = Path(path)
-    meta_file = folder / "cache.json"
-    if not meta_file.exists():
-        return None
-    meta = json.loads(meta_file.read_text())
-    if meta.get("format") != _CACHE_FORMAT:
-        raise ValueError(f"Dataset.cache: {folder} is not a dataset cache written by this library "
-                         f"(format {meta.get('format')!r}); give cache() a new path or delete that folder.")
-    if expected is not None and expected != INFINITE and meta["count"] != expected:
-        raise ValueError(f"Dataset.cache: the cache at {folder} holds {meta['count']} elements but this dataset "
-                         f"has {expected}; it was written for a different dataset. Delete it or use a new path.")
-    if meta["layout"] == "stacked":
-        leaves = [np.load(folder / f"leaf{k}.npy", mmap_mode="r") for k in range(meta["leaves"])]
-        with open(folder / "structure.pkl", "rb") as f:
-            template = pickle.load(f)
-
-        def rows(p):
-            return structure._rebuild(template, [np.array(leaf[p]) for leaf in leaves])
-    else:
-        with open(folder / "elements.pkl", "rb") as f:
-            kept = pickle.load(f)
-
-        def rows(p):
-            return kept[p]
-    return _StoredElements(meta, rows)
