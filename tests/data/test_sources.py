@@ -7,12 +7,11 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
+from workbench.data.csv_source import CsvSource, from_csv
 from workbench.data.sources import (
-    CsvSource,
     NpySource,
     NpzSource,
     TextLineSource,
-    from_csv,
     from_npy,
     from_npz,
     from_text_lines,

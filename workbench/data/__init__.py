@@ -5,6 +5,7 @@
 [np.int64(0), np.int64(20), np.int64(40)]
 """
 
+from workbench.data.csv_source import from_csv
 from workbench.data.dataset import (
     AUTOTUNE,
     INFINITE_CARDINALITY,
@@ -13,7 +14,7 @@ from workbench.data.dataset import (
     DatasetIterator,
 )
 from workbench.data.images import image_dataset_from_directory
-from workbench.data.sources import from_csv, from_npy, from_npz, from_text_lines
+from workbench.data.sources import from_npy, from_npz, from_text_lines
 from workbench.data.structure import TensorSpec
 
 __all__ = [

@@ -238,9 +238,9 @@ class Dataset:
     @staticmethod
     def from_csv(paths, **kwargs) -> Dataset:
         """Records of CSV files as dicts of columns; see `workbench.data.from_csv` for the options."""
-        from workbench.data import sources
+        from workbench.data import csv_source
 
-        return sources.from_csv(paths, **kwargs)
+        return csv_source.from_csv(paths, **kwargs)
 
     @staticmethod
     def from_text_lines(paths, encoding: str = "utf-8") -> Dataset:
