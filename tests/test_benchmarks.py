@@ -39,3 +39,51 @@ def test_smoke_train_throughput_quick_prints_a_row_of_positive_numbers_per_model
         assert len(numbers) == 4 + 3 + 4 + 4, cells
         assert all(n > 0 for n in numbers), cells
     assert "warm-cache first step" in out.stdout
+
+
+INPUT_PIPELINE = SCRIPT.with_name("input_pipeline.py")
+PIPELINE_ROWS = [
+    ("heavy map", "numpy loop"),
+    *[("heavy map", f"{name} t={t}") for name in ("grain", "Dataset") for t in (1, 2, 4)],
+    ("cheap map", "numpy loop"),
+    ("cheap map", "grain t=1"),
+    ("cheap map", "Dataset t=1"),
+    ("no map, shuffled", "numpy loop"),
+    ("no map, shuffled", "Dataset"),
+]
+
+
+def test_smoke_input_pipeline_quick_prints_every_row_with_positive_numbers():
+    env = {k: v for k, v in os.environ.items() if k != "WORKBENCH_PREFETCH"}
+    out = subprocess.run(
+        [sys.executable, str(INPUT_PIPELINE), "--quick"], capture_output=True, text=True, env=env, timeout=600
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    for case, pipeline in PIPELINE_ROWS:
+        # | case | pipeline | threads | examples/s | vs numpy loop | µs per example |
+        row = re.search(
+            rf"^\| {re.escape(case)} \| {re.escape(pipeline)} \| (.+) \|$", out.stdout, re.MULTILINE
+        )
+        assert row is not None, f"no row for {case} / {pipeline} in:\n{out.stdout}"
+        numbers = [float(n) for n in re.findall(NUMBER, row.group(1))]
+        assert len(numbers) in (3, 4), row.group(0)  # the threads column is "-" for the numpy loop
+        assert all(n > 0 for n in numbers), row.group(0)
+    for case in ("cheap map (cast)", "heavy map (sort of", "heavier map (sort of"):
+        for dataset_prefetch in ("on", "off"):
+            for trainer_prefetch in ("on", "off"):
+                # | case | Dataset.prefetch | trainer prefetch | pipeline | model | ratio | fit s | steps/s | wait s | share | worst |
+                row = re.search(
+                    rf"^\| {re.escape(case)}[^|]* \| {dataset_prefetch} \| {trainer_prefetch} \| (.+) \|$",
+                    out.stdout,
+                    re.MULTILINE,
+                )
+                assert row is not None, (
+                    f"no row for {case} {dataset_prefetch}/{trainer_prefetch} in:\n{out.stdout}"
+                )
+                cells = [cell.strip() for cell in row.group(1).split("|")]
+                assert len(cells) == 8, cells
+                numbers = [float(re.match(NUMBER, cell).group(1)) for cell in cells]
+                assert all(n > 0 for n in numbers[:5]), cells  # rates, ratio, fit time, steps/s
+                assert all(n >= 0 for n in numbers[5:]), cells  # the data wait may round to 0
+    assert re.search(r"^\| in-memory arrays \| - \| on \| - \|", out.stdout, re.MULTILINE), out.stdout
+    assert re.search(r"^Target held: (yes|no|not tested)", out.stdout, re.MULTILINE), out.stdout

@@ -146,8 +146,10 @@ def test_shuffle_is_a_buffer_shuffle_deterministic_per_seed():
     # tf.data's buffer: the k-th output was among the first k + buffer_size inputs
     assert all(v < k + 10 for k, v in enumerate(a))
     assert order(base.shuffle(1, seed=0)) == list(range(50))
-    # streams and arrays with the same elements and seed shuffle the same way
+    # streams and arrays with the same elements and seed shuffle the same way (buffer below the size)
     assert order(gen(range(50)).shuffle(10, seed=4)) == a
+    full = order(base.shuffle(50, seed=4))
+    assert sorted(full) == list(range(50)) and full == order(base.shuffle(1000, seed=4))
 
 
 def test_shuffle_reshuffles_each_pass_unless_told_not_to():

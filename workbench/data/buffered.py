@@ -69,7 +69,7 @@ class Shuffle(Replayed):
 
     def produce(self):
         # The same draws and slot updates as random_access.buffer_permutation, so a stream and an array
-        # with the same elements and seed shuffle identically.
+        # with the same elements and seed shuffle identically when the buffer is smaller than the data.
         while not self.exhausted and len(self.buffer) < self.buffer_size:
             element = self._pull()
             if not self.exhausted:

@@ -159,7 +159,10 @@ class Filter(Stage):
 
 def buffer_permutation(n: int, buffer_size: int, rng: np.random.Generator) -> np.ndarray:
     """The order tf.data's `shuffle(buffer_size)` produces: keep a buffer of the next `buffer_size`
-    elements, emit a uniformly chosen one and refill its slot with the next element."""
+    elements, emit a uniformly chosen one and refill its slot with the next element. A buffer that
+    holds every element is a uniform shuffle, drawn in one vectorized permutation."""
+    if buffer_size >= n:
+        return rng.permutation(n)
     out = np.empty(n, np.int64)
     buf = list(range(min(buffer_size, n)))
     draws = rng.random(n)
