@@ -483,7 +483,10 @@ class Dataset:
         if size == 0:
             return self
         out = self._stream(lambda key: workers.Prefetch(self._open(key), size), self._cardinality)
+        out._before_prefetch = self  # a consumer that prefetches on its own reads this instead
         return out
+
+    _before_prefetch = None
 
     def interleave(self, map_func, cycle_length=None, block_length=1, num_parallel_calls=None,
                    deterministic=None) -> Dataset:

@@ -196,6 +196,10 @@ class DatasetBatches(IterableBatches):
         if card == -1 and steps is None:
             raise ValueError("The Dataset is infinite (it repeats forever): pass steps_per_epoch (and "
                              "validation_steps for validation data) to say how many batches an epoch has.")
+        while dataset._before_prefetch is not None:
+            # fit's own background thread already computes batches ahead: a trailing prefetch would only
+            # hand each batch across one more thread (its iterator states are the same either way)
+            dataset = dataset._before_prefetch
         if jax.process_count() > 1 and not dataset._sharded:
             dataset = dataset.shard(jax.process_count(), jax.process_index())
             card = dataset.cardinality()
