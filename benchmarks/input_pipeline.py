@@ -311,6 +311,7 @@ def sized_pipeline(x, y, rate: float, probe: int = 48) -> SortFeatures:
 
 
 MAX_WIDTH = 32768
+WORKERS = 2
 MODEL_WIDTH = [WIDTH]  # the width part B ended up using
 
 
@@ -356,10 +357,12 @@ def trainer_wait(steps: int, repeats: int, quick: bool, max_model_rate: float = 
         name = case if fn is cast else f"{case} (sort of {fn.size})"
         mapped = Dataset.from_tensor_slices((x, y)).map(fn).batch(BATCH)
         datasets = {"on": mapped.prefetch(2), "off": mapped}
+        if fn is not cast:  # the map in worker processes: off the interpreter that dispatches the steps
+            datasets[f"off, {WORKERS} worker processes"] = mapped.with_workers(WORKERS)
         rates = {k: batches_per_s(ds, repeats) for k, ds in datasets.items()}
         configs = {"arrays": (fit_arrays, True)}
         for dp, ds in datasets.items():
-            for tp in ("on", "off"):
+            for tp in ("on", "off") if dp in ("on", "off") else ("on",):
                 configs[(dp, tp)] = ((lambda ds=ds: model.fit(ds, verbose=0)), tp == "on")
         runs = fit_rounds(model, configs, repeats)
         case_model = steps / median_run(runs.pop("arrays"))[0]
@@ -451,10 +454,14 @@ def describe(args, meta: dict, costs: dict, width: int) -> str:
     flags = f"--examples {args.examples} --steps {args.steps} --repeats {args.repeats}"
     if args.max_model_rate != float("inf"):
         flags += f" --max-model-rate {args.max_model_rate:g}"
-    return (
+    if args.trainer_only:
+        flags += " --trainer-only"
+    head = (
         f"`python benchmarks/input_pipeline.py {flags}`, {meta['date']}, {meta['machine']}; Python "
         f"{meta['python']}, jax {meta['jax']}, grain {meta['grain']}, numpy {meta['numpy']}; load average "
         f"before / after {meta['load'][0]:.1f} / {meta['load'][1]:.1f}.\n\n"
+    )
+    part_a = "" if args.trainer_only else (
         f"Pipeline throughput: {args.examples} examples in batches of {BATCH}, median of {args.repeats} "
         f"passes after a warm-up pass, contenders interleaved; every contender yields the same batches. The "
         f"heavy map (an outer sum and `np.sort` of {costs['sort_size']} float64 per example, 64 quantiles "
@@ -464,10 +471,13 @@ def describe(args, meta: dict, costs: dict, width: int) -> str:
         "`from_tensor_slices(...).map(fn, num_parallel_calls=t).batch(32).prefetch(2)`; the no-map rows "
         "are `from_tensor_slices((x, y)).shuffle(n).batch(32)` against fancy-indexing a new permutation "
         "per pass.\n\n"
+    )
+    return head + part_a + (
         f"Trainer data wait: MLP {FEATURES}-{width}-{width}-10 (Adam), {args.steps} steps of {BATCH} per `fit`, "
         "after a warm-up fit per configuration; shown is the fit with the median time of "
         f"{args.repeats} interleaved rounds, and the largest wait share of all its rounds. Pipelines are "
-        "`from_tensor_slices((x, y)).map(fn).batch(32)`, one thread, with or without `.prefetch(2)`; the "
+        "`from_tensor_slices((x, y)).map(fn).batch(32)`, one thread, with or without `.prefetch(2)`, or "
+        f"computed in {WORKERS} worker processes (`.with_workers({WORKERS})`); the "
         f"sort maps are sized so that the pipeline alone gives about {FASTER}x (heavy) and {SLOWER}x "
         '(heavier) the model\'s steps/s. "trainer prefetch off" is WORKBENCH_PREFETCH=0; data wait is '
         "`model._fit_data_wait`. Pipeline alone: batches/s of iterating the dataset by itself (median of "
@@ -519,6 +529,7 @@ def main(argv=None) -> None:
         "--max-model-rate", type=float, default=float("inf"),
         help="double the MLP's width (from 1024) until it trains at most this many steps/s",
     )
+    parser.add_argument("--trainer-only", action="store_true", help="measure the trainer's data wait only")
     parser.add_argument("--quick", action="store_true", help="a tiny run: a smoke test, not a measurement")
     parser.add_argument(
         "--write", action="store_true", help="rewrite the '## Input pipeline' section of RESULTS.md"
@@ -533,7 +544,7 @@ def main(argv=None) -> None:
     saved_env = os.environ.get(PREFETCH_ENV)
     load_before = os.getloadavg()[0]
     try:
-        pipeline_rows, costs = pipelines(args.examples, args.repeats, args.quick)
+        pipeline_rows, costs = ([], {}) if args.trainer_only else pipelines(args.examples, args.repeats, args.quick)
         wait_rows = trainer_wait(args.steps, args.repeats, args.quick, args.max_model_rate)
     finally:
         if saved_env is None:
@@ -553,7 +564,7 @@ def main(argv=None) -> None:
     text = "\n\n".join(
         [
             describe(args, meta, costs, 32 if args.quick else MODEL_WIDTH[0]),
-            pipeline_table(pipeline_rows),
+            *([] if args.trainer_only else [pipeline_table(pipeline_rows)]),
             wait_table(wait_rows),
             targets,
             "Target held: "
