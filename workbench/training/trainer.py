@@ -361,6 +361,8 @@ class _Dispatcher:
         state, losses = self.train_fn(state, stacked, valid)
         model._train_state = state
         model._first_nonfinite = functools.partial(_first_nonfinite, losses, n, step)
+        # Per-step losses of this dispatch for loggers: (device array, valid count, global step of the first).
+        model._step_losses = (losses, n, self.global_step)
         step += n
         self.global_step += n
         _write_back(model, state)
