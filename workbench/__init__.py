@@ -11,6 +11,7 @@ from workbench import (
     callbacks,
     config,
     constraints,
+    data,
     datasets,
     initializers,
     layers,
@@ -20,6 +21,7 @@ from workbench import (
     ops,
     optimizers,
     regularizers,
+    runs,
     saving,
     utils,
 )
@@ -42,6 +44,7 @@ __all__ = [
     "callbacks",
     "config",
     "constraints",
+    "data",
     "datasets",
     "initializers",
     "layers",
@@ -51,6 +54,7 @@ __all__ = [
     "ops",
     "optimizers",
     "regularizers",
+    "runs",
     "saving",
     "utils",
 ]

@@ -91,6 +91,22 @@ def _init_compilation_cache() -> None:
 
 _init_compilation_cache()
 
+
+# ---------------------------------------------------------------- runs folder
+def runs_dir() -> Path:
+    """The folder runs are written to: `set_runs_dir`'s value, else $WORKBENCH_RUNS_DIR, else `./runs`."""
+    from workbench.runs import location
+
+    return location.runs_dir()
+
+
+def set_runs_dir(path: str | os.PathLike | None) -> None:
+    """Write and read runs under `path`; None goes back to the default."""
+    from workbench.runs import location
+
+    location.set_runs_dir(path)
+
+
 __all__ = [
     "DTypePolicy",
     "compilation_cache_dir",
@@ -101,8 +117,10 @@ __all__ = [
     "epsilon",
     "floatx",
     "image_data_format",
+    "runs_dir",
     "set_dtype_policy",
     "set_epsilon",
     "set_floatx",
     "set_image_data_format",
+    "set_runs_dir",
 ]

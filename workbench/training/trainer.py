@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import collections
 import functools
+import os
 import time
 import warnings
 
@@ -197,9 +198,25 @@ def _uses_loops(model, batch) -> bool:
     return model._loop_mode
 
 
+def _run_logger(model, callbacks, log, run_name, run_dir, histogram_freq, hparams, x, y):
+    """The RunLogger this fit writes its run with: the user's own, a new one, or None with `log=False`."""
+    from workbench import runs
+
+    for c in callbacks:
+        if isinstance(c, runs.RunLogger):
+            return None
+    if log is None:  # on unless $WORKBENCH_LOG_RUNS turns it off
+        log = os.environ.get("WORKBENCH_LOG_RUNS", "1").strip().lower() not in ("0", "off", "false", "no")
+    if not log:
+        return None
+    return runs.RunLogger(run_name=run_name, run_dir=run_dir, histogram_freq=histogram_freq, hparams=hparams,
+                          data=runs.fingerprint(x, y))
+
+
 def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
         validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
-        steps_per_epoch=None, validation_steps=None, validation_freq=1, seed=None):
+        steps_per_epoch=None, validation_steps=None, validation_freq=1, seed=None, *, run_name=None,
+        run_dir=None, log=None, histogram_freq=0):
     spec = _spec(model)
     if class_weight is not None:
         if y is None or isinstance(y, (dict, list)):
@@ -223,9 +240,13 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
     loop = _uses_loops(model, first)
     steps = steps_per_epoch or source.steps_per_epoch
     history = History()
-    # Keras' order: the user's callbacks, then History (so it records what they add to the logs), then
-    # the progress bar.
-    cbs = list(callbacks or []) + [history]
+    hparams = {"epochs": epochs, "batch_size": getattr(source, "batch_size", None), "steps_per_epoch": steps,
+               "shuffle": bool(shuffle), "validation_split": validation_split, "initial_epoch": initial_epoch,
+               "seed": int(seed)}
+    run_logger = _run_logger(model, list(callbacks or []), log, run_name, run_dir, histogram_freq, hparams, x, y)
+    # Keras' order: the user's callbacks, then the run's logger and History (so they record what the user's
+    # add to the logs), then the progress bar.
+    cbs = list(callbacks or []) + ([run_logger] if run_logger is not None else []) + [history]
     if verbose == "auto":
         verbose = 1
     if verbose and not any(isinstance(c, ProgbarLogger) for c in cbs):
@@ -330,6 +351,9 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
         cb.on_train_end(logs)
     except KeyboardInterrupt:
         _write_back(model, model._train_state)
+        for c in cbs:
+            if hasattr(c, "mark") and getattr(c, "run_id", None) is not None:
+                c.mark("interrupted")
         warnings.warn("Training interrupted: the model keeps the weights of the last finished step.", stacklevel=2)
         return history
     finally:
@@ -363,6 +387,7 @@ class _Dispatcher:
         model._first_nonfinite = functools.partial(_first_nonfinite, losses, n, step)
         # Per-step losses of this dispatch for loggers: (device array, valid count, global step of the first).
         model._step_losses = (losses, n, self.global_step)
+        model._last_batch = (stacked, n)  # for loggers computing gradient histograms (n valid steps)
         step += n
         self.global_step += n
         _write_back(model, state)
