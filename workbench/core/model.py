@@ -59,19 +59,20 @@ class Model(Layer):
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
             validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
             steps_per_epoch=None, validation_steps=None, validation_freq=1, *, run_name=None, run_dir=None,
-            log=None, histogram_freq=0):
+            log=None, histogram_freq=0, dashboard=None):
         """Train for `epochs` epochs; returns a History whose `.history` maps log names to per-epoch values.
 
         Beyond Keras' arguments: every fit is written as a run under `workbench.runs.runs_dir()` (run.json,
         metrics.jsonl, TensorBoard events, checkpoints); `run_name` names it, `run_dir` gives its folder,
         `log=False` writes nothing, `histogram_freq` adds weight and gradient histograms every so many
-        epochs."""
+        epochs. In a notebook the run shows in a live dashboard (`workbench.viz.LiveDashboard`) instead of
+        the text progress bar; `dashboard=False` turns it off, `dashboard=True` asks for it anywhere."""
         from workbench.training import trainer
 
         return trainer.fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
                            shuffle, class_weight, sample_weight, initial_epoch, steps_per_epoch, validation_steps,
                            validation_freq, run_name=run_name, run_dir=run_dir, log=log,
-                           histogram_freq=histogram_freq)
+                           histogram_freq=histogram_freq, dashboard=dashboard)
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
                  callbacks=None, return_dict=False):

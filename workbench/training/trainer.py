@@ -213,10 +213,38 @@ def _run_logger(model, callbacks, log, run_name, run_dir, histogram_freq, hparam
                           data=runs.fingerprint(x, y))
 
 
+def _dashboard(model, callbacks, dashboard, run_logger, run_name, verbose):
+    """The dashboard callback this fit shows, or None (then the text progress bar is used)."""
+    from workbench import viz
+
+    if any(isinstance(c, viz.DashboardCallback) for c in callbacks):
+        return None
+    if dashboard is None:
+        dashboard = bool(verbose) and run_logger is not None and viz.in_notebook()
+        if not dashboard:
+            return None
+        try:
+            dash = viz.LiveDashboard(run_name or model.name)
+        except ImportError:
+            return None  # no widget libraries: the progress bar it is
+    elif dashboard is False:
+        return None
+    else:
+        if run_logger is None:
+            raise ValueError("dashboard=True shows the run's records: it needs log=True (or your own "
+                             "workbench.runs.RunLogger among the callbacks).")
+        dash = dashboard if isinstance(dashboard, viz.LiveDashboard) else viz.LiveDashboard(run_name or model.name)
+    from IPython.display import display
+
+    display(dash)
+    run_logger.listeners.append(dash.feed)
+    return dash.callback()
+
+
 def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
         validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
         steps_per_epoch=None, validation_steps=None, validation_freq=1, seed=None, *, run_name=None,
-        run_dir=None, log=None, histogram_freq=0):
+        run_dir=None, log=None, histogram_freq=0, dashboard=None):
     spec = _spec(model)
     if class_weight is not None:
         if y is None or isinstance(y, (dict, list)):
@@ -246,10 +274,11 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
     run_logger = _run_logger(model, list(callbacks or []), log, run_name, run_dir, histogram_freq, hparams, x, y)
     # Keras' order: the user's callbacks, then the run's logger and History (so they record what the user's
     # add to the logs), then the progress bar.
-    cbs = list(callbacks or []) + ([run_logger] if run_logger is not None else []) + [history]
     if verbose == "auto":
         verbose = 1
-    if verbose and not any(isinstance(c, ProgbarLogger) for c in cbs):
+    dash = _dashboard(model, list(callbacks or []), dashboard, run_logger, run_name, verbose)
+    cbs = list(callbacks or []) + [c for c in (run_logger, dash) if c is not None] + [history]
+    if verbose and dash is None and not any(isinstance(c, ProgbarLogger) for c in cbs):
         cbs.append(ProgbarLogger())
     model.history = history
     cb = CallbackList(cbs, model, {"epochs": epochs, "steps": steps, "verbose": verbose})
