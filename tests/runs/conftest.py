@@ -37,6 +37,7 @@ def finished(tmp_path_factory):
         root=root,
         run_name="baseline",
         histogram_freq=1,
+        update_freq=1,
         hparams={"batch_size": 32, "shuffle": True},
         data=fingerprint(x, y),
     )

@@ -75,7 +75,7 @@ def test_metrics_come_back_as_columns(finished):
     np.testing.assert_allclose(train["learning_rate"], [0.001, 0.001])
     steps = run.metrics("train", kind="batch")
     assert list(steps["step"]) == [1, 2, 3, 4, 5, 6] and steps["batch_loss"].dtype == np.float64
-    # Running means come with the last step of each dispatch, so always with an epoch's last step.
+    # Running means always come with an epoch's last step.
     assert not np.isnan(steps["loss"][[2, 5]]).any()
     assert steps.notes == []
     with pytest.raises(ValueError, match="split"):

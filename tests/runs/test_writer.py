@@ -483,3 +483,16 @@ def test_checkpoint_interval_zero_saves_every_epoch(tmp_path, shared_model):
     steps = _checkpoint_steps(logger.path)
     per_epoch = -(-len(x) // 32)
     assert len(steps) == 2 and steps[1] - steps[0] == per_epoch  # the last two epochs' ends (two kept)
+
+
+def test_by_default_tensorboard_gets_epoch_scalars_and_metrics_jsonl_every_step(tmp_path, shared_model):
+    logger = RunLogger(root=tmp_path, checkpoints=False)
+    x, y = tiny_data()
+    shared_model.fit(x, y, batch_size=32, epochs=1, callbacks=[logger], verbose=0)
+    board = EventAccumulator(str(logger.path / "train"), size_guidance={"scalars": 0})
+    board.Reload()
+    assert "epoch_loss" in board.Tags()["scalars"] and "batch_loss" not in board.Tags()["scalars"]
+    lines = [json.loads(line) for line in (logger.path / "metrics.jsonl").read_text().splitlines()]
+    assert sum(r["kind"] == "batch" for r in lines) == -(-len(x) // 32)
+    with pytest.raises(ValueError, match="update_freq must be 'epoch' or a positive number of steps, got 0"):
+        RunLogger(update_freq=0)

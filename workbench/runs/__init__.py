@@ -10,9 +10,10 @@ A run folder holds:
 - `metrics.jsonl`: one record per line, appended and flushed as written:
   `{"kind": "batch"|"epoch", "step", "epoch", "wall", "split": "train"|"val", "values": {...}}`.
   `step` counts the steps done when the values were measured and `epoch` is
-  0-based. A "batch" record holds one step's `batch_loss`; the record of the
-  last step of each dispatch also holds the epoch-to-date means of the batch
-  logs (`loss`, `accuracy`, ...). An "epoch" record holds the epoch's logs
+  0-based. A "batch" record holds one step's `batch_loss`; the record of an
+  epoch's last step, and of the last step of a dispatch at most every half
+  second, also holds the epoch-to-date means of the batch logs (`loss`,
+  `accuracy`, ...). An "epoch" record holds the epoch's logs
   (train: with `learning_rate`; val: without the `val_` prefix). A value that
   is not finite is written as "NaN", "Infinity" or "-Infinity".
 - `histograms.jsonl`: `{"kind": "histogram", "step", "epoch", "wall", "source":

@@ -44,6 +44,9 @@ def _scalars(logs: dict) -> dict:
     return {k: v for k, v in (logs or {}).items() if np.ndim(v) == 0}
 
 
+RUNNING_EVERY = 0.5  # seconds between records of the running epoch means during an epoch
+
+
 class _Dispatch:
     """One dispatch's per-step losses and running metrics, still on the device."""
 
@@ -73,6 +76,9 @@ class RunLogger(Callback):
             an epoch's end once `checkpoint_interval` seconds have passed since the last save (a save
             takes a noticeable fraction of a second, too much for every epoch of a small model).
         checkpoint_interval: seconds between checkpoints during training (0: every epoch).
+        update_freq: as Keras' TensorBoard callback: "epoch" writes TensorBoard scalars per epoch; an
+            int N also writes the batch-level ones (`batch_loss`, ...) every N steps. metrics.jsonl has
+            every step's loss either way.
 
     `logger.listeners` is a list of callables, each called with every record as it
     is written (see `workbench.runs` for the records). A listener that raises is
@@ -101,6 +107,7 @@ class RunLogger(Callback):
         data: dict | None = None,
         checkpoints: bool = True,
         checkpoint_interval: float = 300.0,
+        update_freq="epoch",
     ):
         super().__init__()
         if not isinstance(histogram_freq, int) or isinstance(histogram_freq, bool) or histogram_freq < 0:
@@ -126,8 +133,13 @@ class RunLogger(Callback):
         self._gradients = None
         self._checkpointer = None
         self.checkpoint_interval = float(checkpoint_interval)
+        if update_freq != "epoch" and (not isinstance(update_freq, int) or isinstance(update_freq, bool)
+                                       or update_freq < 1):
+            raise ValueError(f"update_freq must be 'epoch' or a positive number of steps, got {update_freq!r}.")
+        self.update_freq = update_freq
         self._last_save = time.monotonic()
         self._saved_epoch = None
+        self._last_running = -float("inf")
         self._open = False
         self._epoch = 0
         self._step = 0
@@ -235,7 +247,17 @@ class RunLogger(Callback):
             global_step = int(position.get("global_step", self._step + 1))
             first = global_step - 1
         self._step = global_step
-        self._pending.append(_Dispatch(self._epoch, first, n, losses, _scalars(logs), global_step))
+        # The running epoch means travel as several device scalars, each costing a transfer to read: they
+        # are kept with an epoch's last step and otherwise at most every RUNNING_EVERY seconds (per-step
+        # losses are kept for every step).
+        now = time.monotonic()
+        running = {}
+        steps = (getattr(self, "params", None) or {}).get("steps")
+        ends_epoch = bool(steps) and int(position.get("step", 0)) >= steps
+        if losses is None or ends_epoch or now - self._last_running >= RUNNING_EVERY:
+            self._last_running = now
+            running = _scalars(logs)
+        self._pending.append(_Dispatch(self._epoch, first, n, losses, running, global_step))
         if self.histogram_steps and global_step // self.histogram_steps > self._hist_mark:
             self._hist_mark = global_step // self.histogram_steps
             self._start_histograms()
@@ -345,18 +367,22 @@ class RunLogger(Callback):
 
     def _dispatch_records(self, d: _Dispatch) -> list[dict]:
         wall = round(time.time(), 3)
-        running = {k: host_floats(v)[0] for k, v in to_host(d.logs).items()}
+        host_losses, host_logs = to_host((d.losses, d.logs))
+        running = {k: host_floats(v)[0] for k, v in host_logs.items()}
         if d.losses is None:
             values = [running]
         else:
-            losses = host_floats(to_host(d.losses))[: d.n]
+            losses = host_floats(host_losses)[: d.n]
             values = [{"batch_loss": v} for v in losses]
             if values:
                 values[-1].update(running)  # the epoch-to-date means, as the batch logs give them
         records = []
+        every = self.update_freq if isinstance(self.update_freq, int) else 0
         for i, vals in enumerate(values):
             step = (d.first + i + 1) if d.losses is not None else d.global_step
             records.append(self._scalar_record("batch", "train", step, d.epoch, wall, vals))
+            if not every or step % every:
+                continue
             for name, value in vals.items():
                 if name != "loss":  # `batch_loss` is the step's own loss; "loss" is the epoch's mean so far
                     tag = name if name == "batch_loss" else f"batch_{name}"
@@ -417,9 +443,12 @@ class RunLogger(Callback):
 
     def _emit(self, records: list[dict]) -> None:
         for listener in list(self.listeners):
-            for record in records:
+            # A listener that is a dashboard's `feed` takes the whole list at once, as arrays.
+            many = getattr(getattr(listener, "__self__", None), "feed_many", None) \
+                if getattr(listener, "__name__", None) == "feed" else None
+            for record in [records] if many is not None else records:
                 try:
-                    listener(record)
+                    many(record) if many is not None else listener(record)
                 except Exception as e:  # noqa: BLE001 - a broken chart must not stop training
                     warnings.warn(
                         f"Run listener {listener!r} raised {type(e).__name__}: {e}; it is removed "

@@ -131,8 +131,48 @@ class LiveDashboard(anywidget.AnyWidget):
 
     # ------------------------------------------------------------------ public
 
+    def feed_many(self, records: list[dict]) -> None:
+        """Take many records at once (what a run logger writes in one go); the same as feeding each, with the
+        step-level scalars appended as arrays."""
+        rest, groups = [], {}
+        for record in records:
+            if record.get("kind") == "batch" and record.get("split", "train") == "train" and "level" not in record:
+                step, epoch, wall = record.get("step", 0), record.get("epoch", 0), record.get("wall", 0.0)
+                for name, value in (record.get("values") or {}).items():
+                    if isinstance(value, str):  # "NaN", "Infinity": non-finite values as JSON writes them
+                        try:
+                            value = float(value)
+                        except ValueError:
+                            continue
+                    if isinstance(value, (int, float)):
+                        groups.setdefault(name, ([], [], [], []))
+                        cols = groups[name]
+                        cols[0].append(step), cols[1].append(epoch), cols[2].append(wall), cols[3].append(value)
+            else:
+                rest.append(record)
+        if groups:
+            with self._lock:
+                for name, (steps, epochs, walls, values) in groups.items():
+                    key = f"step:train/{name}"
+                    buf = self._curves.get(key)
+                    if buf is None:
+                        buf = self._curves[key] = SeriesBuffer()
+                        self._meta[key] = {"key": key, "split": "train", "name": str(name), "level": "step",
+                                           "label": f"train/{name}"}
+                    buf.extend(steps, epochs, walls, values)
+                    last_step, last_wall = steps[-1], walls[-1]
+                self._throughput.observe(int(last_step), float(last_wall))
+                self._progress_dirty = self._dirty = self._snapshot_dirty = True
+        for record in rest:
+            self._take(record)
+        self._after_feed(snapshot_now=False)
+
     def feed(self, record: dict) -> None:
         """Take one record (scalars, histogram, status, run or progress); never waits for the browser."""
+        kind = self._take(record)
+        self._after_feed(snapshot_now=kind == "status" and self.status in _TERMINAL)
+
+    def _take(self, record: dict):
         kind = record.get("kind")
         if kind == "histogram":
             self._feed_histogram(record)
@@ -148,11 +188,14 @@ class LiveDashboard(anywidget.AnyWidget):
             self._feed_run(record.get("run_json") or {})
         elif "values" in record:
             self._feed_scalars(record)
+        return kind
+
+    def _after_feed(self, snapshot_now: bool) -> None:
         now = self._clock()
         if now - self._last_poll >= self._gate.interval:
             self._last_poll = now
             kernel_messages.handle_pending_comm_messages()  # the Stop button, acknowledgements
-        self._pump(snapshot_now=kind == "status" and self.status in _TERMINAL)
+        self._pump(snapshot_now=snapshot_now)
 
     def flush(self) -> None:
         """Send what is buffered as far as the browser allows, and write the saved-notebook snapshot now."""

@@ -67,6 +67,24 @@ class SeriesBuffer:
         self._values[i] = values
         self.n += 1
 
+    def extend(self, steps, epochs, walls, values) -> None:
+        """Append many points at once (values: one per point, or (n, width))."""
+        k = len(steps)
+        if not k:
+            return
+        need = self.n + k
+        if need > len(self._step):
+            size = max(need, 2 * len(self._step))
+            grow = size - len(self._step)
+            self._step = np.concatenate([self._step, np.zeros(grow)])
+            self._epoch = np.concatenate([self._epoch, np.zeros(grow)])
+            self._wall = np.concatenate([self._wall, np.zeros(grow)])
+            self._values = np.concatenate([self._values, np.zeros((grow, self.width))])
+        i = self.n
+        self._step[i:need], self._epoch[i:need], self._wall[i:need] = steps, epochs, walls
+        self._values[i:need] = np.asarray(values, np.float64).reshape(k, self.width)
+        self.n = need
+
     def arrays(self) -> dict[str, np.ndarray]:
         """Copies of every point fed so far: step, epoch, wall and value (n,) or values (n, width)."""
         values = self._values[: self.n]
