@@ -78,12 +78,13 @@ function duration(seconds) {
   return h ? `${h}h ${String(m).padStart(2, "0")}m` : m ? `${m}m ${String(r).padStart(2, "0")}s` : `${r}s`;
 }
 
-function progressText(p) {
+// The time left is shown only while the run is running: a stopped or failed run has none left.
+function progressText(p, running) {
   const parts = [];
   if (p.epochs) parts.push(`epoch ${Math.min((p.epoch ?? 0) + 1, p.epochs)}/${p.epochs}`);
   if (p.step !== undefined && p.step !== null) parts.push(`step ${p.step.toLocaleString()}`);
   if (p.steps_per_second) parts.push(`${p.steps_per_second.toPrecision(3)} steps/s`);
-  if (p.eta_seconds !== null && p.eta_seconds !== undefined) parts.push(`ETA ${duration(p.eta_seconds)}`);
+  if (running && p.eta_seconds !== null && p.eta_seconds !== undefined) parts.push(`ETA ${duration(p.eta_seconds)}`);
   if (p.elapsed_seconds) parts.push(`${duration(p.elapsed_seconds)} elapsed`);
   return parts.join(" · ");
 }
@@ -249,7 +250,7 @@ function render({ model, el: root }) {
     badge.textContent = status;
     badge.className = `wb-status wb-status-${status}`;
     badge.title = (model.get("run_info") || {}).error || "";
-    progress.textContent = progressText(model.get("progress") || {});
+    progress.textContent = progressText(model.get("progress") || {}, status === "running");
     const stopping = model.get("stop_requested");
     stop.disabled = stopping || status !== "running";
     stop.textContent = stopping && status === "running" ? "Stopping…" : "Stop";
