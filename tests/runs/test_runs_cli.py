@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import os
 import shutil
 import subprocess
 
@@ -58,6 +60,72 @@ def test_runs_show_errors_are_one_line(finished, tmp_path, capsys):
         and "Traceback" not in err
         and len(err.strip().splitlines()) == 1
     )
+
+
+def hashes(folder):
+    return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("damage", ["cut last line", "no run.json", "a file", "unreadable"])
+def test_damaged_runs_are_reported_in_a_line_and_left_as_they_are(
+    finished, tmp_path, capsys, monkeypatch, damage
+):
+    path = tmp_path / "damaged"
+    shutil.copytree(finished.path, path)
+    # (what `runs list` says about the run, what `runs show` says, the exit code of `runs show`)
+    if damage == "cut last line":
+        (path / "metrics.jsonl").write_bytes((path / "metrics.jsonl").read_bytes()[:-25])
+        listed, shown, show_code = (
+            "metrics.jsonl: the last line is incomplete",
+            "Note: metrics.jsonl: the last",
+            0,
+        )
+    elif damage == "no run.json":
+        (path / "run.json").unlink()
+        listed, shown, show_code = "run.json is missing", "Note: run.json is missing", 0
+    elif damage == "a file":
+        shutil.rmtree(path)
+        path.write_text("not a run\n")
+        listed, shown, show_code = None, "this is a file, not a run folder.", 2
+    else:
+        listed, shown, show_code = (
+            "cannot be read (Permission denied)",
+            "cannot be read (Permission denied)",
+            2,
+        )
+    before = hashes(tmp_path)
+    if damage == "unreadable":
+        path.chmod(0)
+        if os.geteuid() == 0:  # root reads any folder: refuse this one as the system would refuse a user
+            listdir = os.listdir
+
+            def refuse(where="."):
+                if os.fspath(where) == os.fspath(path):
+                    raise PermissionError(13, "Permission denied", os.fspath(where))
+                return listdir(where)
+
+            monkeypatch.setattr(os, "listdir", refuse)
+    try:
+        code, out, err = run(capsys, "runs", "list", "--root", str(tmp_path))
+        show = run(capsys, "runs", "show", "damaged", "--root", str(tmp_path))
+    finally:
+        if path.is_dir():
+            path.chmod(0o755)
+    assert hashes(tmp_path) == before
+    assert code == 0 and err == ""
+    if listed is None:
+        assert out.startswith("No runs in")  # a file in the runs folder is not a run
+    else:
+        (note,) = [line for line in out.splitlines() if listed in line]
+        assert note.startswith(
+            ("damaged: ", f"{finished.path.name}: ")
+        )  # the id, from run.json or the folder
+    code, out, err = show
+    assert code == show_code and "Traceback" not in out + err
+    if code == 0:
+        assert shown in out and err == ""
+    else:
+        assert shown in err and len(err.strip().splitlines()) == 1 and out == ""
 
 
 def test_tensorboard_starts_on_the_runs_folder(finished, capsys, monkeypatch):

@@ -113,6 +113,27 @@ def read_jsonl(path: Path) -> tuple[list[dict], list[str]]:
     return records, notes
 
 
+def _cut_tail_note(path: Path, tail_bytes: int = 65536) -> str | None:
+    """The note `read_jsonl` would give about a cut last line, from the file's end alone (a listing does
+    not read whole metrics files); None when the end is whole or cannot be read."""
+    try:
+        with open(path, "rb") as f:
+            size = f.seek(0, os.SEEK_END)
+            f.seek(max(0, size - tail_bytes))
+            tail = f.read()
+    except OSError:
+        return None
+    last = tail.rsplit(b"\n", 1)[-1]
+    if not last.strip() or (len(last) == len(tail) and size > tail_bytes):
+        return None  # ends with a newline, or with a line too long to judge from its end
+    try:
+        if isinstance(json.loads(last), dict):
+            return None
+    except ValueError:
+        pass
+    return f"{path.name}: the last line is incomplete, so it is left out; the run was cut short."
+
+
 def _float(value) -> float:
     try:
         return float(value)
@@ -315,6 +336,8 @@ def _info(path: Path) -> RunInfo:
     last = {k: summary[k] for k in ("train", "val") if summary and summary.get(k)} if summary else {}
     steps, epochs = (summary.get("steps"), summary.get("epochs")) if summary else (None, None)
     message = " ".join(run.notes) or None
+    if summary is not None and run.status != "running":  # metrics.jsonl is not read: look at its end only
+        message = " ".join(filter(None, [message, _cut_tail_note(path / "metrics.jsonl")])) or None
     if summary is None:  # no run.json (or one from before any epoch): what metrics.jsonl says
         try:
             records = run.records()
@@ -340,7 +363,8 @@ def list_runs(root=None) -> list[RunInfo]:
     """Every run in `root` (default: `runs_dir()`), oldest first.
 
     Folders that cannot be read or have no run.json are listed with status
-    "unknown" and a `message` saying why; other folders are not runs and are skipped.
+    "unknown" and a `message` saying why; other folders are not runs and are skipped. A run that
+    is no longer written but whose metrics.jsonl ends in a cut line gets a `message` too.
     """
     base = _root(root)
     try:
