@@ -11,6 +11,7 @@ from workbench.training.callbacks import (
 )
 from workbench.training.checkpoint_callbacks import BackupAndRestore, ModelCheckpoint
 from workbench.training.log_callbacks import CSVLogger, LearningRateScheduler, ReduceLROnPlateau
+from workbench.viz.callback import LiveDashboard
 
 __all__ = [
     "BackupAndRestore",
@@ -21,6 +22,7 @@ __all__ = [
     "History",
     "LambdaCallback",
     "LearningRateScheduler",
+    "LiveDashboard",
     "ModelCheckpoint",
     "ProgbarLogger",
     "ReduceLROnPlateau",

@@ -53,3 +53,14 @@ def test_outside_a_notebook_the_dashboard_needs_the_run_log():
 
     with pytest.raises(ValueError, match="dashboard=True shows the run's records: it needs log=True"):
         model.fit(np.zeros((4, 4)), np.zeros((4, 2)), dashboard=True, log=False, verbose=0)
+
+
+def test_the_keras_style_callback_makes_and_feeds_a_dashboard(kernel, tmp_path):
+    cell = FIT_CELL.format(extra=", callbacks=[dash_cb]").replace(
+        "model.fit(", "dash_cb = wb.callbacks.LiveDashboard('named')\nmodel.fit(")
+    messages = _run(kernel, f"import os; os.environ['WORKBENCH_RUNS_DIR'] = {str(tmp_path)!r}\n" + cell
+                    + "print('curves', sorted(dash_cb.dashboard.curve_names()), dash_cb.dashboard.run_name)\n")
+    out = stdout_of(messages)
+    assert "status finished" in out and "Epoch 1/2" not in out, out
+    curves = out.split("curves", 1)[1]
+    assert "'train/batch_loss'" in curves and "'train/loss@epoch'" in curves and curves.strip().endswith("named")

@@ -217,7 +217,16 @@ def _dashboard(model, callbacks, dashboard, run_logger, run_name, verbose):
     """The dashboard callback this fit shows, or None (then the text progress bar is used)."""
     from workbench import viz
 
-    if any(isinstance(c, viz.DashboardCallback) for c in callbacks):
+    given = [c for c in callbacks if isinstance(c, viz.DashboardCallback)]
+    for c in given:  # the user's own: made and shown now if it is a LiveDashboard callback, fed by the run
+        if c.dashboard is None:
+            from IPython.display import display
+
+            c.dashboard = viz.LiveDashboard(getattr(c, "run_name", None) or run_name or model.name)
+            display(c.dashboard)
+        if run_logger is not None and c.dashboard.feed not in run_logger.listeners:
+            run_logger.listeners.append(c.dashboard.feed)
+    if given:
         return None
     if dashboard is None:
         dashboard = bool(verbose) and run_logger is not None and viz.in_notebook()
@@ -278,7 +287,10 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
         verbose = 1
     dash = _dashboard(model, list(callbacks or []), dashboard, run_logger, run_name, verbose)
     cbs = list(callbacks or []) + [c for c in (run_logger, dash) if c is not None] + [history]
-    if verbose and dash is None and not any(isinstance(c, ProgbarLogger) for c in cbs):
+    from workbench.viz.callback import DashboardCallback
+
+    shown = any(isinstance(c, DashboardCallback) for c in cbs)  # a dashboard replaces the progress bar
+    if verbose and not shown and not any(isinstance(c, ProgbarLogger) for c in cbs):
         cbs.append(ProgbarLogger())
     model.history = history
     cb = CallbackList(cbs, model, {"epochs": epochs, "steps": steps, "verbose": verbose})

@@ -84,3 +84,15 @@ class DashboardCallback(Callback):
                 status = "interrupted" if self.dashboard.stop_requested else "finished"
             self.dashboard.status = status
         self.dashboard.flush()
+
+
+class LiveDashboard(DashboardCallback):
+    """The dashboard as a Keras-style callback: `fit(..., callbacks=[workbench.callbacks.LiveDashboard()])`.
+
+    `fit` makes the widget when training starts, shows it in the notebook and feeds it the run's records;
+    after training it stays in `self.dashboard`.
+    """
+
+    def __init__(self, run_name: str | None = None):
+        super().__init__(None)
+        self.run_name = run_name
