@@ -108,3 +108,28 @@ def test_a_fit_that_raises_leaves_the_dashboard_failed():
     with pytest.raises(RuntimeError, match="boom"):
         model.fit(x, y, batch_size=8, epochs=1, verbose=0, log=False, callbacks=[dash.callback(), Boom()])
     assert dash.status == "failed"
+
+
+def test_a_front_end_that_drew_the_dashboard_keeps_the_epochs_out_of_the_text(capsys):
+    import numpy as np
+
+    import workbench as wb
+    import workbench.viz.callback as callback_mod
+    from workbench.viz import LiveDashboard
+
+    model = wb.Sequential([wb.layers.Input((4,)), wb.layers.Dense(2)])
+    model.compile("adam", wb.losses.SparseCategoricalCrossentropy(from_logits=True))
+    x, y = np.zeros((8, 4), "float32"), np.zeros(8, "int32")
+    grace = callback_mod.FRONT_END_GRACE
+    callback_mod.FRONT_END_GRACE = 0.0
+    try:
+        drawn = LiveDashboard("drawn")
+        drawn._on_browser_message(drawn, {"type": "ready"}, [])
+        model.fit(x, y, epochs=2, log=False, callbacks=[drawn.callback()])
+        assert "Epoch" not in capsys.readouterr().out
+        model.fit(x, y, epochs=2, log=False, callbacks=[LiveDashboard("undrawn").callback()])
+        assert "Epoch 2/2 - loss: " in capsys.readouterr().out
+        model.fit(x, y, epochs=2, verbose=0, log=False, callbacks=[LiveDashboard("quiet").callback()])
+        assert capsys.readouterr().out == ""
+    finally:
+        callback_mod.FRONT_END_GRACE = grace

@@ -32,7 +32,7 @@ def test_fit_in_a_kernel_shows_the_dashboard_fed_by_the_run(kernel, tmp_path):
                     + FIT_CELL.format(extra=""))
     out = stdout_of(messages)
     assert "status finished" in out, out
-    assert "Epoch 1/2" not in out  # no text progress bar
+    assert "ms/step" not in out  # no text progress bar
     assert "AnyModel" in _widget_models(messages)
     updates = [m for m in messages if m["msg_type"] == "comm_msg"]
     assert updates, "the dashboard sent nothing while training"
@@ -61,6 +61,15 @@ def test_the_keras_style_callback_makes_and_feeds_a_dashboard(kernel, tmp_path):
     messages = _run(kernel, f"import os; os.environ['WORKBENCH_RUNS_DIR'] = {str(tmp_path)!r}\n" + cell
                     + "print('curves', sorted(dash_cb.dashboard.curve_names()), dash_cb.dashboard.run_name)\n")
     out = stdout_of(messages)
-    assert "status finished" in out and "Epoch 1/2" not in out, out
+    assert "status finished" in out and "ms/step" not in out, out
     curves = out.split("curves", 1)[1]
     assert "'train/batch_loss'" in curves and "'train/loss@epoch'" in curves and curves.strip().endswith("named")
+
+
+def test_without_a_front_end_drawing_it_the_epochs_are_also_printed(kernel, tmp_path, monkeypatch):
+    # Nothing in this test draws the dashboard, as in a console kernel: after the grace period the
+    # epochs are printed as text; a front end's "ready" message would have kept it quiet.
+    cell = ("import workbench.viz.callback as c; c.FRONT_END_GRACE = 0.0\n"
+            + FIT_CELL.format(extra=""))
+    out = stdout_of(_run(kernel, f"import os; os.environ['WORKBENCH_RUNS_DIR'] = {str(tmp_path)!r}\n" + cell))
+    assert "Epoch 1/2 - " in out and "Epoch 2/2 - " in out and "loss: " in out, out

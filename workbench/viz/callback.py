@@ -7,6 +7,16 @@ import time
 
 from workbench.training.callbacks import Callback
 
+FRONT_END_GRACE = 2.0  # seconds a front end has to draw the dashboard before epochs are also printed
+
+
+def _is_number(value) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
 
 class DashboardCallback(Callback):
     """Feeds `fit`'s progress to a `LiveDashboard` and ends training cleanly when its Stop button is pressed.
@@ -45,6 +55,7 @@ class DashboardCallback(Callback):
         )
 
     def on_train_begin(self, logs=None):
+        self._began = time.monotonic()
         self._ended = False
         self.dashboard.stop_requested = False  # a Stop pressed for an earlier fit does not end this one
         if self.dashboard.status != "running":
@@ -66,6 +77,11 @@ class DashboardCallback(Callback):
     def on_epoch_end(self, epoch, logs=None):
         if self.dashboard.stop_requested:
             self.model.stop_training = True
+        quiet = not self.params.get("verbose", 1)
+        if not quiet and not self.dashboard.front_end_seen and time.monotonic() - self._began > FRONT_END_GRACE:
+            # Nothing has drawn the dashboard (a console, or a front end without widgets): say it in text.
+            parts = [f"{k}: {float(v):.4f}" for k, v in (logs or {}).items() if _is_number(v)]
+            print(f"Epoch {epoch + 1}/{self.params.get('epochs')} - " + " - ".join(parts), flush=True)
 
     def on_train_end(self, logs=None):
         self._ended = True

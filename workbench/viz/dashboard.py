@@ -131,6 +131,8 @@ class LiveDashboard(anywidget.AnyWidget):
 
     # ------------------------------------------------------------------ public
 
+    front_end_seen = False  # set when a front end has drawn this dashboard (it then talks back)
+
     def feed_many(self, records: list[dict]) -> None:
         """Take many records at once (what a run logger writes in one go); the same as feeding each, with the
         step-level scalars appended as arrays."""
@@ -385,6 +387,8 @@ class LiveDashboard(anywidget.AnyWidget):
     def _on_browser_message(self, _widget, content: dict, buffers) -> None:
         # JupyterLab may send widget messages to a kernel subshell: this can run on another thread than feed.
         kind = content.get("type") if isinstance(content, dict) else None
+        if kind in ("ack", "ready", "plotly"):
+            self.front_end_seen = True
         with self._lock:
             if kind == "ack":
                 self._gate.acknowledged(int(content.get("seq", -1)))
