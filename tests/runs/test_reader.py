@@ -207,3 +207,16 @@ def test_files_where_folders_are_expected(finished, root):
         list_runs(root / "stray-file")
     with pytest.raises(RunError, match="there is no runs folder here"):
         list_runs(root / "missing")
+
+
+def test_a_run_json_with_fields_of_the_wrong_type_is_listed_and_compared(finished, tmp_path):
+    import shutil
+
+    copy = tmp_path / "odd"
+    shutil.copytree(finished.path, copy)
+    info = json.loads((copy / "run.json").read_text())
+    info["hparams"], info["summary"]["train"] = ["not", "a", "dict"], ["nor", "this"]
+    (copy / "run.json").write_text(json.dumps(info))
+    rows = compare([copy])
+    assert rows[0]["id"] == info["id"] and "not" not in rows[0]
+    assert [r.path for r in list_runs(tmp_path)] == [copy]

@@ -333,7 +333,8 @@ def _info(path: Path) -> RunInfo:
         return unknown(e.problem)
     info = run.info
     summary = info.get("summary") if isinstance(info.get("summary"), dict) else None
-    last = {k: summary[k] for k in ("train", "val") if summary and summary.get(k)} if summary else {}
+    last = {k: summary[k] for k in ("train", "val") if summary and isinstance(summary.get(k), dict)} \
+        if summary else {}
     steps, epochs = (summary.get("steps"), summary.get("epochs")) if summary else (None, None)
     message = " ".join(run.notes) or None
     if summary is not None and run.status != "running":  # metrics.jsonl is not read: look at its end only
@@ -407,7 +408,9 @@ def _final_metrics(run: Run) -> dict:
     )
     out = {}
     for split, values in last.items():
-        for k, v in (values or {}).items():
+        if not isinstance(values, dict):  # a hand-edited or foreign run.json: nothing to read there
+            continue
+        for k, v in values.items():
             out[("val_" if split == "val" else "") + k] = _float(v)
     return out
 
@@ -425,7 +428,8 @@ def compare(ids, root=None, as_frame: bool = False):
         run = load_run(id_, root)
         metrics = _final_metrics(run)
         row: dict[str, Any] = {"id": run.id, "name": run.info.get("name"), "status": run.status}
-        for k, v in (run.info.get("hparams") or {}).items():
+        hparams = run.info.get("hparams")
+        for k, v in (hparams if isinstance(hparams, dict) else {}).items():
             row[f"hparam:{k}" if k in row else k] = v
         for k, v in metrics.items():
             row[f"final_{k}" if k in row else k] = v
