@@ -109,7 +109,9 @@ class ProgbarLogger(Callback):
     def _dynamic(self) -> bool:
         """Redraw the bar in place on a terminal or in a notebook; elsewhere (logs, pipes) write epoch lines only."""
         out = self._out()
-        return bool(getattr(out, "isatty", lambda: False)()) or "ipykernel" in sys.modules
+        from workbench.viz.notebook import in_notebook  # a running kernel, not merely ipykernel imported
+
+        return bool(getattr(out, "isatty", lambda: False)()) or in_notebook()
 
     def on_epoch_begin(self, epoch, logs=None):
         self.start = time.perf_counter()
