@@ -54,12 +54,36 @@ class LabServer:
             self.process.wait()
 
 
-def start_lab(base_dir: Path, startup_timeout: float = 60.0) -> LabServer:
-    """Start `python -m jupyterlab` from this venv under `base_dir` and wait until its API answers.
+# Per front end: the name in messages, the log file, and the options that differ between them.
+_APPS = {
+    "jupyterlab": (
+        "jupyter lab",
+        "jupyterlab.log",
+        [
+            # Tests read cell sources and outputs through `window.jupyterapp`.
+            "--LabApp.expose_app_in_browser=True",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        ],
+    ),
+    "notebook": (
+        "jupyter notebook",
+        "notebook.log",
+        ["--JupyterNotebookApp.expose_app_in_browser=True"],
+    ),
+}
 
-    Every Jupyter directory (config, data, runtime, settings, workspaces) lives under `base_dir`,
-    so the user's own Jupyter setup cannot change what the tests see.
+
+def start_lab(base_dir: Path, startup_timeout: float = 60.0, app: str = "jupyterlab") -> LabServer:
+    """Start `python -m <app>` from this venv under `base_dir` and wait until its API answers.
+
+    `app` is "jupyterlab" (JupyterLab 4) or "notebook" (Jupyter Notebook 7); both run on
+    jupyter_server and serve the same REST API. Every Jupyter directory (config, data, runtime,
+    settings, workspaces) lives under `base_dir`, so the user's own Jupyter setup cannot change
+    what the tests see.
     """
+    if app not in _APPS:
+        raise ValueError(f"app must be one of {sorted(_APPS)}, not {app!r}")
+    name, log_name, app_options = _APPS[app]
     dirs = {
         name: base_dir / name for name in ("notebooks", "config", "data", "runtime", "settings", "workspaces")
     }
@@ -81,7 +105,7 @@ def start_lab(base_dir: Path, startup_timeout: float = 60.0) -> LabServer:
     command = [
         sys.executable,
         "-m",
-        "jupyterlab",
+        app,
         "--no-browser",
         "--allow-root",
         "--ServerApp.ip=127.0.0.1",
@@ -90,11 +114,9 @@ def start_lab(base_dir: Path, startup_timeout: float = 60.0) -> LabServer:
         f"--IdentityProvider.token={TOKEN}",
         f"--ServerApp.root_dir={dirs['notebooks']}",
         f"--MappingKernelManager.default_kernel_name={KERNEL_NAME}",
-        # Tests read cell sources and outputs through `window.jupyterapp`.
-        "--LabApp.expose_app_in_browser=True",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        *app_options,
     ]
-    log_path = base_dir / "jupyterlab.log"
+    log_path = base_dir / log_name
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=dirs["notebooks"]
@@ -105,7 +127,7 @@ def start_lab(base_dir: Path, startup_timeout: float = 60.0) -> LabServer:
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(
-                f"jupyter lab exited with code {process.returncode} before answering.\n"
+                f"{name} exited with code {process.returncode} before answering.\n"
                 f"Command: {' '.join(command)}\nLog ({log_path}):\n{server.log_tail()}"
             )
         try:
@@ -115,7 +137,7 @@ def start_lab(base_dir: Path, startup_timeout: float = 60.0) -> LabServer:
             time.sleep(0.2)
     server.stop()
     raise RuntimeError(
-        f"jupyter lab did not answer on {server.url} within {startup_timeout:.0f}s.\n"
+        f"{name} did not answer on {server.url} within {startup_timeout:.0f}s.\n"
         f"Log ({log_path}):\n{server.log_tail()}"
     )
 
