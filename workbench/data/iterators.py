@@ -182,6 +182,21 @@ class OneParent(StateIterator):
         self.children = (parent,)
 
 
+class Counted(OneParent):
+    """A stage whose position is its input's plus how many elements it has handled."""
+
+    def __init__(self, parent: StateIterator):
+        super().__init__(parent)
+        self.count = 0
+
+    def get_state(self):
+        return {"parent": self.parent.get_state(), "count": self.count}
+
+    def set_state(self, state):
+        self.parent.set_state(state["parent"])
+        self.count = int(state["count"])
+
+
 class Map(OneParent):
     """`fn` on each element; with `threads` > 1, up to 2*threads elements are mapped ahead in a pool."""
 
@@ -241,11 +256,10 @@ class Map(OneParent):
         super().close()
 
 
-class RandomMap(OneParent):
+class RandomMap(Counted):
     def __init__(self, parent, fn, seed: int, key: int):
         super().__init__(parent)
         self.fn, self.seed, self.key = fn, seed, key
-        self.count = 0
 
     def __next__(self):
         element = next(self.parent)
@@ -256,13 +270,6 @@ class RandomMap(OneParent):
             raise
         self.count += 1
         return out
-
-    def get_state(self):
-        return {"parent": self.parent.get_state(), "count": self.count}
-
-    def set_state(self, state):
-        self.parent.set_state(state["parent"])
-        self.count = int(state["count"])
 
 
 class Filter(OneParent):
@@ -310,10 +317,10 @@ class Batch(OneParent):
         self.parent.set_state(state)
 
 
-class Take(OneParent):
+class Take(Counted):
     def __init__(self, parent, count: int):
         super().__init__(parent)
-        self.limit, self.count = count, 0
+        self.limit = count
 
     def __next__(self):
         if self.limit >= 0 and self.count >= self.limit:
@@ -321,13 +328,6 @@ class Take(OneParent):
         element = next(self.parent)
         self.count += 1
         return element
-
-    def get_state(self):
-        return {"parent": self.parent.get_state(), "count": self.count}
-
-    def set_state(self, state):
-        self.parent.set_state(state["parent"])
-        self.count = int(state["count"])
 
 
 class Skip(Take):
@@ -438,7 +438,7 @@ class Zip(StateIterator):
             c.set_state(s)
 
 
-class RecordingCache(OneParent):
+class RecordingCache(Counted):
     """Passes the stream through and, when one pass runs from its start to its end, hands the elements
     to `complete` (the stage keeps them for later passes)."""
 
@@ -446,7 +446,6 @@ class RecordingCache(OneParent):
         super().__init__(parent)
         self.complete = complete
         self.recorded: list | None = []
-        self.count = 0
 
     def __next__(self):
         try:
@@ -461,12 +460,8 @@ class RecordingCache(OneParent):
         self.count += 1
         return element
 
-    def get_state(self):
-        return {"parent": self.parent.get_state(), "count": self.count}
-
     def set_state(self, state):
-        self.parent.set_state(state["parent"])
-        self.count = int(state["count"])
+        super().set_state(state)
         self.recorded = None  # a pass that did not start at its beginning is not recorded
 
 

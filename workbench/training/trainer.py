@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import collections
 import functools
-import os
 import time
 import warnings
 
@@ -20,7 +19,7 @@ import jax
 import numpy as np
 
 from workbench.training import data as data_mod
-from workbench.training import prefetch
+from workbench.training import prefetch, watchers
 from workbench.training import steps as steps_mod
 from workbench.training.callbacks import CallbackList, History, ProgbarLogger, as_numbers
 from workbench.training.compile import CompileSpec
@@ -198,58 +197,6 @@ def _uses_loops(model, batch) -> bool:
     return model._loop_mode
 
 
-def _run_logger(model, callbacks, log, run_name, run_dir, histogram_freq, hparams, x, y):
-    """The RunLogger this fit writes its run with: the user's own, a new one, or None with `log=False`."""
-    from workbench import runs
-
-    for c in callbacks:
-        if isinstance(c, runs.RunLogger):
-            return None
-    if log is None:  # on unless $WORKBENCH_LOG_RUNS turns it off
-        log = os.environ.get("WORKBENCH_LOG_RUNS", "1").strip().lower() not in ("0", "off", "false", "no")
-    if not log:
-        return None
-    return runs.RunLogger(run_name=run_name, run_dir=run_dir, histogram_freq=histogram_freq, hparams=hparams,
-                          data=runs.fingerprint(x, y))
-
-
-def _dashboard(model, callbacks, dashboard, run_logger, run_name, verbose):
-    """The dashboard callback this fit shows, or None (then the text progress bar is used)."""
-    from workbench import viz
-
-    given = [c for c in callbacks if isinstance(c, viz.DashboardCallback)]
-    for c in given:  # the user's own: made and shown now if it is a LiveDashboard callback, fed by the run
-        if c.dashboard is None:
-            from IPython.display import display
-
-            c.dashboard = viz.LiveDashboard(getattr(c, "run_name", None) or run_name or model.name)
-            display(c.dashboard)
-        if run_logger is not None and c.dashboard.feed not in run_logger.listeners:
-            run_logger.listeners.append(c.dashboard.feed)
-    if given:
-        return None
-    if dashboard is None:
-        dashboard = bool(verbose) and run_logger is not None and viz.in_notebook()
-        if not dashboard:
-            return None
-        try:
-            dash = viz.LiveDashboard(run_name or model.name)
-        except ImportError:
-            return None  # no widget libraries: the progress bar it is
-    elif dashboard is False:
-        return None
-    else:
-        if run_logger is None:
-            raise ValueError("dashboard=True shows the run's records: it needs log=True (or your own "
-                             "workbench.runs.RunLogger among the callbacks).")
-        dash = dashboard if isinstance(dashboard, viz.LiveDashboard) else viz.LiveDashboard(run_name or model.name)
-    from IPython.display import display
-
-    display(dash)
-    run_logger.listeners.append(dash.feed)
-    return dash.callback()
-
-
 def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
         validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
         steps_per_epoch=None, validation_steps=None, validation_freq=1, seed=None, *, run_name=None,
@@ -280,12 +227,12 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
     hparams = {"epochs": epochs, "batch_size": getattr(source, "batch_size", None), "steps_per_epoch": steps,
                "shuffle": bool(shuffle), "validation_split": validation_split, "initial_epoch": initial_epoch,
                "seed": int(seed)}
-    run_logger = _run_logger(model, list(callbacks or []), log, run_name, run_dir, histogram_freq, hparams, x, y)
+    run_logger = watchers.run_logger(model, list(callbacks or []), log, run_name, run_dir, histogram_freq, hparams, x, y)
     # Keras' order: the user's callbacks, then the run's logger and History (so they record what the user's
     # add to the logs), then the progress bar.
     if verbose == "auto":
         verbose = 1
-    dash = _dashboard(model, list(callbacks or []), dashboard, run_logger, run_name, verbose)
+    dash = watchers.dashboard_callback(model, list(callbacks or []), dashboard, run_logger, run_name, verbose)
     cbs = list(callbacks or []) + [c for c in (run_logger, dash) if c is not None] + [history]
     from workbench.viz.callback import DashboardCallback
 

@@ -25,4 +25,4 @@ def plotly_library_esm() -> str:
 @functools.cache
 def dashboard_esm() -> str:
     """The dashboard's ES module: three plain modules joined (they share one scope, no imports)."""
-    return "\n".join(read(name) for name in ("smoothing.js", "series_store.js", "dashboard.js"))
+    return "\n".join(read(name) for name in ("smoothing.js", "series_store.js", "plotly_client.js", "dashboard.js"))

@@ -73,7 +73,7 @@ _CSS = """
 @functools.cache
 def _esm() -> str:
     # series_store.js decodes the curves blob; both files share one module scope.
-    return "\n".join(assets.read(name) for name in ("series_store.js", "compare.js"))
+    return "\n".join(assets.read(name) for name in ("series_store.js", "plotly_client.js", "compare.js"))
 
 
 class RunComparison(anywidget.AnyWidget):
