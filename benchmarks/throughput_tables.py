@@ -37,8 +37,8 @@ def tables(rows: dict) -> str:
         s = row["steps_per_s"]
         out.append(
             f"| {name} | {' | '.join(number(s[label]) for label in LABELS)} "
-            f"| {s['workbench'] / s['hand']:.2f}x | {s['workbench'] / s['keras']:.2f}x "
-            f"| {s['workbench'] / s['nnx']:.2f}x | {_all(row, 'first_step_s', '{:.2f}')} "
+            f"| {s['workbench'] / s['hand']:.3g}x | {s['workbench'] / s['keras']:.3g}x "
+            f"| {s['workbench'] / s['nnx']:.3g}x | {_all(row, 'first_step_s', '{:.2f}')} "
             f"| {_all(row, 'peak_rss_mib', '{:.0f}')} |"
         )
     out += [
