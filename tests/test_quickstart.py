@@ -24,6 +24,13 @@ def test_quickstart_reaches_95_percent_and_saves_a_model_that_loads(tmp_path, mo
     np.testing.assert_array_equal(loaded.predict(x_test, verbose=0), trained)
     assert np.mean(np.argmax(trained, -1) == y_test) == pytest.approx(result["accuracy"])
 
+    # It ends by exporting into its run and loading the artifact back.
+    artifact = workbench.export.load(result["artifact"])
+    assert artifact.manifest["provenance"]["metrics"]["val_accuracy"] > 0.9
+    np.testing.assert_allclose(np.asarray(artifact(x_test)), trained, atol=1e-6)
+    assert f"Exported it to {result['artifact']}" in text
+    assert f"agrees with the model on {len(x_test)} of {len(x_test)} test images" in text
+
 
 def test_cli_quickstart_trains_with_a_progress_bar_and_writes_the_file(tmp_path, capsys):
     path = tmp_path / "out" / "digits.keras"

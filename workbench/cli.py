@@ -227,6 +227,9 @@ def main(argv: list[str] | None = None) -> int:
     board.add_argument("--root", default=None, help=root_help)
     board.add_argument("--port", type=_positive_int, default=6006, help="the port (default: %(default)s)")
     board.set_defaults(func=_tensorboard)
+    from workbench.export.cli import add_export_parser
+
+    add_export_parser(sub)
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     args = parser.parse_args(argv)
     if args.version:

@@ -37,3 +37,23 @@ def call_context(training):
         yield ctx
     finally:
         stack.pop()
+
+
+@contextlib.contextmanager
+def portable_scope():
+    """Inside this block, ops with device-specific kernels take their XLA reference path.
+
+    `model.export()` traces its programs in here, so an artifact runs on every
+    platform it was exported for, whatever kernels the training device used.
+    """
+    previous = getattr(_state, "portable", False)
+    _state.portable = True
+    try:
+        yield
+    finally:
+        _state.portable = previous
+
+
+def portable() -> bool:
+    """True while tracing a portable program (see `portable_scope`)."""
+    return getattr(_state, "portable", False)

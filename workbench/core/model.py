@@ -155,6 +155,26 @@ class Model(Layer):
 
         saving.save_model(self, filepath, overwrite=overwrite, **kwargs)
 
+    def export(self, path=None, signatures=None, platforms=("cpu", "cuda", "tpu"), batch="dynamic", *,
+               samples=None, assets=None, formats=(), overwrite: bool = False):
+        """Write a self-contained artifact that loads and serves without this model's Python code.
+
+        With no `path` it goes into the last fitted run's `artifacts/<n>/`. `signatures` maps names
+        to `workbench.export.Signature`s (default: one, "serving_default", calling the model);
+        `batch="dynamic"` keeps the batch size symbolic, an int fixes it. `samples` are inputs
+        recorded with their outputs as golden vectors (default: seeded random ones); `assets`
+        a folder or {name: bytes | text | path}; `formats` adds "onnx" and/or "saved_model",
+        each checked by its own runtime. Returns the artifact's path; `workbench.export.load`
+        reads it back.
+
+        >>> path = model.export("exported/digits")                 # doctest: +SKIP
+        >>> workbench.export.load(path)(x_test[:8])                 # doctest: +SKIP
+        """
+        from workbench.export.writer import export_model
+
+        return export_model(self, path, signatures, platforms, batch, samples=samples, assets=assets,
+                            formats=formats, overwrite=overwrite)
+
     def _compile_members(self) -> dict[str, bytes]:
         """The `.keras` members of the training side (`compile.json`, `optimizer.safetensors`), if compiled."""
         from workbench.training import saved_training

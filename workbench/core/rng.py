@@ -16,7 +16,7 @@ import jax
 import numpy as np
 
 _state = threading.local()
-_global = {"key": None, "host": None}
+_global = {"key": None, "host": None, "seed": None}
 
 
 def set_global_seed(seed: int) -> None:
@@ -27,6 +27,12 @@ def set_global_seed(seed: int) -> None:
     np.random.seed(int(seed) % (2**32))
     _global["key"] = jax.random.key(int(seed))
     _global["host"] = np.random.default_rng(int(seed) % (2**64))
+    _global["seed"] = int(seed)
+
+
+def global_seed() -> int | None:
+    """The seed last given to `set_random_seed`, or None when it was never called."""
+    return _global["seed"]
 
 
 def _global_next() -> jax.Array:

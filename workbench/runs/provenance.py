@@ -86,7 +86,8 @@ def describe_hparams(model, hparams: dict | None, params: dict) -> dict:
     return out
 
 
-def _version(dist: str) -> str | None:
+def package_version(dist: str) -> str | None:
+    """The installed version of distribution `dist`, or None when it is not installed."""
     try:
         return metadata.version(dist)
     except metadata.PackageNotFoundError:
@@ -129,7 +130,7 @@ def environment() -> dict:
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "jax": jax.__version__,
-        "jaxlib": _version("jaxlib"),
+        "jaxlib": package_version("jaxlib"),
         "numpy": np.__version__,
         "workbench": workbench.__version__,
         "backend": jax.default_backend(),

@@ -347,6 +347,8 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
     finally:
         for c in cbs:
             c.on_fit_exit()
+            if getattr(c, "run_id", None) is not None and getattr(c, "path", None) is not None:
+                model._run_path = c.path  # what model.export() with no path writes into
     return history
 
 
