@@ -228,8 +228,12 @@ def main(argv: list[str] | None = None) -> int:
     board.add_argument("--port", type=_positive_int, default=6006, help="the port (default: %(default)s)")
     board.set_defaults(func=_tensorboard)
     from workbench.export.cli import add_export_parser
+    from workbench.export.repository_cli import add_models_parser
+    from workbench.export.server.cli import add_serve_parser
 
     add_export_parser(sub)
+    add_models_parser(sub)
+    add_serve_parser(sub)
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     args = parser.parse_args(argv)
     if args.version:

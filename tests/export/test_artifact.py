@@ -344,3 +344,14 @@ def test_programs_are_traced_in_portable_mode(tmp_path):
     assert not context.portable()
     _dense_model().export(tmp_path / "a", signatures={"serving_default": wx.Signature(fn=probe)})
     assert seen and all(seen) and not context.portable()
+
+
+def test_values_a_narrower_dtype_cannot_hold_are_refused(tmp_path):
+    art = wx.load(_dense_model().export(tmp_path / "a", signatures={
+        "serving_default": wx.Signature(),
+        "ids": wx.Signature(inputs=wx.TensorSpec((None, 4), "int32", "ids"), fn=lambda m, ids: m(ids * 1.0))}))
+    with pytest.raises(wx.InputError, match=r"input 'features': values from .* do not fit float32"):
+        art(np.full((1, 4), 1e300))
+    with pytest.raises(wx.InputError, match=r"input 'ids': values from .* do not fit int32"):
+        art.ids(np.full((1, 4), 2**40, "int64"))
+    assert np.isnan(np.asarray(art(np.full((1, 4), np.nan)))).all()  # NaN is a float32 value like any other

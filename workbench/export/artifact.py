@@ -56,17 +56,19 @@ class Signature:
         """`inputs` ({name: array-like}) checked and converted to the signature's dtypes; raises InputError."""
         return validate(self._specs, gather(self._specs, (), dict(inputs), self.name), self.name)
 
+    def _run(self, given: dict) -> tuple:
+        arrays = validate(self._specs, given, self.name)
+        return self._call(self._weights, *[arrays[s.name] for s in self._specs])
+
     def call_dict(self, inputs: dict) -> dict:
         """Run on `{input name: array}`; returns `{output name: jax.Array}`."""
-        arrays = self.validate(inputs)
-        out = self._call(self._weights, *[arrays[s.name] for s in self._specs])
+        out = self._run(gather(self._specs, (), dict(inputs), self.name))
         return {s.name: v for s, v in zip(self._out_specs, out)}
 
     def __call__(self, *args, **kwargs):
         """Outputs for the inputs given by position or name: one array, or {name: array} for several."""
-        given = gather(self._specs, args, kwargs, self.name)
-        out = self.call_dict(given)
-        return next(iter(out.values())) if len(out) == 1 else out
+        out = self._run(gather(self._specs, args, kwargs, self.name))
+        return out[0] if len(out) == 1 else {s.name: v for s, v in zip(self._out_specs, out)}
 
     def __repr__(self) -> str:
         ins = ", ".join(f"{s.name}: {s.dtype}{list(s.shape)}" for s in self._specs)

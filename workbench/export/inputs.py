@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -56,8 +58,13 @@ def _shape_text(shape) -> str:
     return "(" + ", ".join("?" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
+@functools.cache
+def _dtype(name: str) -> np.dtype:
+    return jnp.dtype(name)  # slow enough to matter per call, hence cached
+
+
 def _cast(array, spec: TensorSpec, signature: str):
-    want = jnp.dtype(spec.dtype)
+    want = _dtype(spec.dtype)
     have = array.dtype
     if have == want:
         return array
@@ -65,11 +72,28 @@ def _cast(array, spec: TensorSpec, signature: str):
     if np.can_cast(have, want, casting="same_kind") or (have.kind in "biu" and want.kind in "iuf"):
         if isinstance(array, jax.Array):
             return array.astype(want)
+        _check_range(array, want, spec, signature)
         return np.asarray(array, dtype=want)
     raise InputError(
         f"Signature '{signature}', input '{spec.name}': expected dtype {spec.dtype}, got {have.name}; "
         f"{have.name} values do not convert to {spec.dtype} without losing their meaning."
     )
+
+
+def _check_range(array: np.ndarray, want: np.dtype, spec: TensorSpec, signature: str) -> None:
+    """Refuse values a narrower dtype cannot hold, instead of wrapping integers or turning floats into inf."""
+    if array.size == 0 or array.dtype.kind == "b" or want.itemsize >= array.dtype.itemsize and want.kind == "f":
+        return
+    info = np.iinfo(want) if want.kind in "iu" else np.finfo(want)
+    finite = array[np.isfinite(array)] if array.dtype.kind == "f" else array
+    if finite.size == 0:
+        return
+    low, high = finite.min(), finite.max()
+    if low < info.min or high > info.max:
+        raise InputError(
+            f"Signature '{signature}', input '{spec.name}': values from {low} to {high} do not fit {spec.dtype} "
+            f"(range {info.min} to {info.max})."
+        )
 
 
 def validate(specs: list[TensorSpec], given: dict, signature: str) -> dict:
