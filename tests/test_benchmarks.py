@@ -87,3 +87,21 @@ def test_smoke_input_pipeline_quick_prints_every_row_with_positive_numbers():
                 assert all(n >= 0 for n in numbers[5:]), cells  # the data wait may round to 0
     assert re.search(r"^\| in-memory arrays \| - \| on \| - \|", out.stdout, re.MULTILINE), out.stdout
     assert re.search(r"^Target held: (yes|no|not tested)", out.stdout, re.MULTILINE), out.stdout
+
+
+SERVING = SCRIPT.with_name("serving.py")
+
+
+def test_smoke_serving_quick_prints_call_times_and_server_rows_without_errors():
+    out = subprocess.run([sys.executable, str(SERVING), "--quick"], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    for model in ("mlp_784_512_512_10", "digits_convnet_8x8x1"):
+        for batch in (1, 64):
+            row = re.search(rf"^\| {model} \| {batch} \| (.+) \|$", out.stdout, re.MULTILINE)
+            assert row is not None, out.stdout
+            numbers = [float(n) for n in re.findall(NUMBER, row.group(1))]
+            assert len(numbers) >= 2 * 3 + 2 and all(n > 0 for n in numbers), row.group(0)
+    server_rows = re.findall(r"^\| (off|on, --batch-timeout-ms \d+) \| (\d+) \| (\d+) \| (\d+) \| .* \| (\d+) \|$",
+                             out.stdout, re.MULTILINE)
+    assert len(server_rows) == 9, out.stdout
+    assert all(int(r[3]) > 0 and r[4] == "0" for r in server_rows), server_rows

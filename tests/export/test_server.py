@@ -501,6 +501,28 @@ def test_batcher_pads_splits_and_keeps_row_shapes_apart():
     assert alone < 0.05 + 0.04, "a lone request waits the timeout, not longer"
 
 
+def test_without_a_timeout_requests_arriving_during_a_batch_form_the_next_one():
+    calls = []
+
+    def run(inputs):
+        calls.append(len(inputs["x"]))
+        time.sleep(0.05)  # a slow program: the other requests arrive while it runs
+        return {"y": inputs["x"] * 3}
+
+    async def scenario():
+        with ThreadPoolExecutor(2) as pool:
+            batcher = Batcher(run, pool, max_batch_size=8, timeout_s=0.0)
+            first = asyncio.ensure_future(batcher.submit({"x": np.ones((1, 2))}))
+            await asyncio.sleep(0.01)  # the first is running alone now, without having waited
+            rest = [batcher.submit({"x": np.full((1, 2), float(i))}) for i in range(5)]
+            return await asyncio.gather(first, *rest)
+
+    results = asyncio.run(scenario())
+    assert calls == [1, 8]  # the lone first request at once; the five that queued behind it together, padded
+    for i, result in enumerate(results[1:]):
+        np.testing.assert_array_equal(result["y"], np.full((1, 2), 3.0 * i))
+
+
 def test_batching_adds_at_most_the_timeout_to_a_lone_request(server):
     client, _, _ = server
     body = {"instances": [ROW]}

@@ -117,7 +117,7 @@ def create_app(repo_dir: str | os.PathLike, **options) -> Starlette:
     """A Starlette app serving the model repository at `repo_dir` over TF Serving's REST API.
 
     Options (see `ServingOptions`): poll_seconds=2, canary_share=0, max_batch_size=64,
-    batch_timeout_ms=2, batching=True, max_body_mb=32, threads=4. The repository
+    batch_timeout_ms=0, batching=True, max_body_mb=32, threads=4. The repository
     is scanned once at startup and then every `poll_seconds` on a background thread.
     A request without version or label goes to the `stable` label's version when it
     is available, else to the highest available version (and, with canary_share,

@@ -91,8 +91,9 @@ def add_serve_parser(subparsers) -> argparse.ArgumentParser:
     serve.add_argument(
         "--batch-timeout-ms",
         type=_number(float, 0.0, "a number of milliseconds"),
-        default=2.0,
-        help="how long a request waits for others to batch with (default: %(default)s)",
+        default=0.0,
+        help="how long a request waits for others to batch with; with 0 a batch runs as soon as the previous "
+        "one is done, so requests that arrive meanwhile are batched (default: %(default)s)",
     )
     serve.add_argument("--no-batching", action="store_true", help="run every request on its own")
     serve.add_argument(

@@ -41,7 +41,7 @@ class ServingOptions:
     poll_seconds: float = 2.0
     canary_share: float = 0.0
     max_batch_size: int = 64
-    batch_timeout_ms: float = 2.0
+    batch_timeout_ms: float = 0.0
     batching: bool = True
     max_body_mb: float = 32.0
     threads: int = 4
