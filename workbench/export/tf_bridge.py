@@ -352,7 +352,8 @@ def _child_check(work: pathlib.Path, request: dict) -> None:
         json.dumps(
             {
                 "runtime": f"tensorflow {tf.__version__}",
-                "inputs": [{"name": k, "shape": spec.shape.as_list()} for k, spec in declared.items()],
+                # TensorFlow keeps the signature's inputs in a dict of its own order: report them sorted.
+                "inputs": [{"name": k, "shape": declared[k].shape.as_list()} for k in sorted(declared)],
                 "signatures": sorted(loaded.signatures),
                 "variables": len(serving.variables),
             }
