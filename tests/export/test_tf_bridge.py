@@ -109,5 +109,7 @@ def test_missing_tensorflow_names_the_extra(monkeypatch, tmp_path):
 @pytest.mark.skipif(READS_DYNAMIC, reason="this TensorFlow reads this jax's symbolic-shape programs")
 def test_a_too_old_tensorflow_says_what_to_do(tmp_path):
     case = bridge_models.mlp()
+    inputs = case.inputs(2)
     with pytest.raises(Exception, match="Install a TensorFlow released after this jax"):
         tf_bridge.write(case.fn, case.weights, case.signature, tmp_path)
+        tf_bridge.check(tmp_path, case.signature, inputs, case.expected(inputs))  # loading is what fails
