@@ -1,0 +1,81 @@
+"""The layers run the kernels when told to, and a model trains the same with them on and off."""
+
+import numpy as np
+import pytest
+from workbench.kernels import dispatch
+
+import workbench as wb
+
+
+@pytest.fixture
+def setting():
+    yield wb.config.set_kernel_implementation
+    wb.config.set_kernel_implementation(None)
+
+
+@pytest.fixture
+def pallas_calls(monkeypatch):
+    """How often each op's Pallas implementation ran."""
+    counts = {}
+    for op in ("attention", "layer_norm", "rms_norm"):
+        impl = dispatch.implementations(op)["pallas"]
+
+        def counted(*args, _fn=impl.fn, _op=op, **kwargs):
+            counts[_op] = counts.get(_op, 0) + 1
+            return _fn(*args, **kwargs)
+
+        monkeypatch.setitem(dispatch._registry[op], "pallas", dispatch.Implementation(
+            op, "pallas", counted, impl.platforms, impl.supports))
+    return counts
+
+
+def _block(seq=8, vocab=20, width=16):
+    tokens = wb.Input((seq,), dtype="int32")
+    x = wb.layers.Embedding(vocab, width)(tokens)
+    x = x + wb.layers.MultiHeadAttention(num_heads=2, key_dim=8)(x, x, use_causal_mask=True)
+    x = wb.layers.LayerNormalization()(x)
+    x = wb.layers.RMSNormalization()(wb.layers.Dense(width, activation="gelu")(x))
+    x = wb.layers.GlobalAveragePooling1D()(x)
+    return wb.Model(tokens, wb.layers.Dense(3)(x))
+
+
+def test_layers_call_the_pallas_kernels_when_forced_and_agree_with_their_own_path(setting, pallas_calls):
+    wb.utils.set_random_seed(0)
+    model = _block()
+    x = np.random.default_rng(0).integers(0, 20, (4, 8)).astype("int32")
+    setting("xla")
+    reference = np.asarray(model(x))
+    assert pallas_calls == {}
+    setting("pallas")
+    forced = np.asarray(model(x))
+    assert set(pallas_calls) == {"attention", "layer_norm", "rms_norm"}
+    np.testing.assert_allclose(forced, reference, rtol=1e-5, atol=1e-5)
+
+
+def test_auto_on_cpu_keeps_the_layers_own_arithmetic(setting, pallas_calls):
+    model = _block()
+    x = np.random.default_rng(1).integers(0, 20, (2, 8)).astype("int32")
+    setting("auto")
+    model(x)
+    assert pallas_calls == {}
+
+
+def _loss_curve(implementation: str) -> list[float]:
+    wb.config.set_kernel_implementation(implementation)
+    wb.utils.set_random_seed(7)
+    rng = np.random.default_rng(7)
+    x = rng.integers(0, 20, (64, 8)).astype("int32")
+    y = (x[:, 0] % 3).astype("int32")
+    model = _block()
+    model.compile("adam", wb.losses.SparseCategoricalCrossentropy(from_logits=True))
+    history = model.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0, log=False)
+    return history.history["loss"]
+
+
+def test_a_model_trains_the_same_with_kernels_on_and_off(setting, pallas_calls):
+    off = _loss_curve("xla")
+    assert pallas_calls == {}
+    on = _loss_curve("pallas")
+    assert set(pallas_calls) == {"attention", "layer_norm", "rms_norm"}
+    np.testing.assert_allclose(on, off, rtol=1e-4)
+    assert off[-1] < off[0]
