@@ -105,3 +105,17 @@ def test_smoke_serving_quick_prints_call_times_and_server_rows_without_errors():
                              out.stdout, re.MULTILINE)
     assert len(server_rows) == 9, out.stdout
     assert all(int(r[3]) > 0 and r[4] == "0" for r in server_rows), server_rows
+
+
+KERNELS = SCRIPT.with_name("kernels.py")
+
+
+def test_smoke_kernels_quick_checks_and_times_every_op_and_implementation_on_cpu():
+    out = subprocess.run([sys.executable, str(KERNELS), "--quick"], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    for op in ("attention", "layer_norm", "rms_norm", "linear_softmax_cross_entropy"):
+        for impl in ("xla", "pallas", "auto"):
+            rows = re.findall(rf"^\| {op} \| [^|]+ \| {impl} \| yes \(([^)]+)\) \| {NUMBER} \| {NUMBER} \|",
+                              out.stdout, re.MULTILINE)
+            assert rows, f"no checked {impl} row for {op}:\n{out.stdout}"
+            assert all(float(r[1]) > 0 and float(r[2]) > 0 for r in rows), rows

@@ -107,6 +107,25 @@ def set_runs_dir(path: str | os.PathLike | None) -> None:
     location.set_runs_dir(path)
 
 
+# ---------------------------------------------------------------- kernels
+def kernel_implementation() -> str:
+    """Which kernels the layers use: "auto" (measured per device; the XLA reference on CPU), "xla",
+    "pallas" or "cudnn". Set with `set_kernel_implementation` or $WORKBENCH_KERNELS."""
+    from workbench.kernels import dispatch
+
+    return dispatch.default_implementation()
+
+
+def set_kernel_implementation(name: str | None) -> None:
+    """Make the layers use `name` ("auto", "xla", "pallas", "cudnn"); None goes back to the default.
+
+    Forcing "pallas" on a CPU runs the kernels in Pallas' interpret mode: slow, for checking them.
+    """
+    from workbench.kernels import dispatch
+
+    dispatch.set_default_implementation(name)
+
+
 __all__ = [
     "DTypePolicy",
     "compilation_cache_dir",
@@ -117,10 +136,12 @@ __all__ = [
     "epsilon",
     "floatx",
     "image_data_format",
+    "kernel_implementation",
     "runs_dir",
     "set_dtype_policy",
     "set_epsilon",
     "set_floatx",
     "set_image_data_format",
+    "set_kernel_implementation",
     "set_runs_dir",
 ]

@@ -355,3 +355,30 @@ def test_values_a_narrower_dtype_cannot_hold_are_refused(tmp_path):
     with pytest.raises(wx.InputError, match=r"input 'ids': values from .* do not fit int32"):
         art.ids(np.full((1, 4), 2**40, "int64"))
     assert np.isnan(np.asarray(art(np.full((1, 4), np.nan)))).all()  # NaN is a float32 value like any other
+
+
+def test_models_using_kernels_export_through_the_reference_path(tmp_path, monkeypatch):
+    from workbench.kernels import dispatch
+
+    ran = []
+    for op in ("attention", "layer_norm"):
+        impl = dispatch.implementations(op)["pallas"]
+        monkeypatch.setitem(dispatch._registry[op], "pallas", dispatch.Implementation(
+            op, "pallas", lambda *a, _fn=impl.fn, _op=op, **k: (ran.append(_op), _fn(*a, **k))[1],
+            impl.platforms, impl.supports))
+    tokens = wb.Input((6, 8), name="x")
+    h = wb.layers.MultiHeadAttention(num_heads=2, key_dim=8)(tokens, tokens)  # head size 8: the kernel takes it
+    model = wb.Model(tokens, wb.layers.LayerNormalization()(h + tokens))
+    x = np.random.default_rng(0).standard_normal((2, 6, 8)).astype("float32")
+    wb.config.set_kernel_implementation("pallas")
+    try:
+        model(x)
+        assert set(ran) == {"attention", "layer_norm"}  # the model itself runs the kernels
+        ran.clear()
+        path = model.export(tmp_path / "a")
+        assert ran == []  # its exported program does not
+        program = wx.load(path).signatures["serving_default"]._exported.mlir_module()
+        assert "triton" not in program and "tpu_custom_call" not in program
+    finally:
+        wb.config.set_kernel_implementation(None)
+    np.testing.assert_allclose(np.asarray(wx.load(path)(x)), np.asarray(model(x)), atol=1e-5)

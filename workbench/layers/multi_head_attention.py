@@ -62,6 +62,12 @@ def _attention_equations(rank: int, attn_axes: tuple) -> tuple[str, str, int]:
     return f"{source},{target}->{product}", f"{product},{source}->{target}", len(product)
 
 
+def _kernel_setting() -> str:
+    from workbench.kernels import dispatch
+
+    return dispatch.default_implementation()
+
+
 class _AttentionSpec(NamedTuple):
     """The static configuration of one MultiHeadAttention computation (hashable, for jax.jit)."""
 
@@ -74,6 +80,7 @@ class _AttentionSpec(NamedTuple):
     sliding_window: int | None
     use_causal_mask: bool
     fused: bool  # Keras' single dot_product_attention call (rank-4 projections, no dropout, no scores)
+    kernels: str = "auto"  # workbench.config.kernel_implementation() when traced: a change retraces
 
 
 def _combine_masks(
@@ -131,6 +138,11 @@ def _attend(query, key, value, masks, dropout_key, spec: _AttentionSpec):
     mask = _combine_masks(spec, query.shape[1], value.shape[1], *masks)
     if spec.fused:
         mask = None if mask is None else _expand_mask(mask, 4, len(spec.attn_axes))
+        from workbench.kernels import attention, dispatch
+
+        if dispatch.uses_kernel("attention", query, key, value, None, mask, None, scale=spec.scale):
+            # The flash-attention kernel: same arithmetic, except that a fully masked row gives zeros.
+            return attention(query, key, value, mask=mask, scale=spec.scale, implementation=spec.kernels), None
         return _fused_attention(query, key, value, mask, spec.scale), None
     query = query * jnp.asarray(spec.scale, query.dtype)
     scores = jnp.einsum(spec.dot_equation, key, query)
@@ -336,6 +348,7 @@ class MultiHeadAttention(Layer):
             fused=not (
                 self.dropout > 0 or return_attention_scores or q.ndim != 4 or self.key_dim != self.value_dim
             ),
+            kernels=_kernel_setting(),
         )
         dropout_key = rng.next_key() if training and self.dropout > 0 else None
         output, scores = _attend(q, k, v, masks, dropout_key, spec)

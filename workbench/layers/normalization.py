@@ -191,6 +191,14 @@ class LayerNormalization(_AffineNorm):
 
     def call(self, inputs):
         _check_call_shape(self, inputs, self._input_shape, self._axes)
+        if not self.rms_scaling and self._axes in ([-1], [inputs.ndim - 1]):
+            from workbench.kernels import dispatch, layer_norm
+
+            gamma = None if self.gamma is None else self.gamma.value
+            beta = None if self.beta is None else self.beta.value
+            if dispatch.uses_kernel("layer_norm", inputs, gamma, beta, eps=self.epsilon):
+                return layer_norm(inputs, gamma, beta, self.epsilon,
+                                  implementation=dispatch.default_implementation()).astype(self.compute_dtype)
         x = inputs.astype(_stats_dtype(inputs.dtype))
         ndim, axes = x.ndim, self._axes
         bshape = [1] * ndim
@@ -243,6 +251,11 @@ class RMSNormalization(Layer):
 
     def call(self, inputs):
         _check_call_shape(self, inputs, self._input_shape, self._axes)
+        if self._axes in ([-1], [inputs.ndim - 1]):
+            from workbench.kernels import dispatch, rms_norm
+
+            if dispatch.uses_kernel("rms_norm", inputs, self.scale.value, eps=self.epsilon):
+                return rms_norm(inputs, self.scale.value, self.epsilon, implementation=dispatch.default_implementation())
         x = inputs.astype(_stats_dtype(inputs.dtype))
         bshape = [1] * x.ndim
         for a in self._axes:
