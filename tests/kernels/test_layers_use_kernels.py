@@ -79,3 +79,38 @@ def test_a_model_trains_the_same_with_kernels_on_and_off(setting, pallas_calls):
     assert set(pallas_calls) == {"attention", "layer_norm", "rms_norm"}
     np.testing.assert_allclose(on, off, rtol=1e-4)
     assert off[-1] < off[0]
+
+
+def test_the_dot_attention_layer_uses_the_kernel_with_its_scale_and_masks(setting, pallas_calls):
+    rng = np.random.default_rng(3)
+    query = rng.standard_normal((2, 5, 8)).astype("float32")
+    value = rng.standard_normal((2, 7, 8)).astype("float32")
+    value_mask = np.ones((2, 7), bool)
+    value_mask[1, 4:] = False
+    query_mask = np.ones((2, 5), bool)
+    query_mask[0, -1] = False
+    layer = wb.layers.Attention(use_scale=True)
+    layer([query, value])
+    layer.scale.assign(np.float32(0.7))
+    results = {}
+    for name in ("xla", "pallas"):
+        setting(name)
+        results[name] = np.asarray(layer([query, value], mask=[query_mask, value_mask], use_causal_mask=True))
+    assert pallas_calls.get("attention") == 1
+    np.testing.assert_allclose(results["pallas"], results["xla"], rtol=1e-5, atol=1e-5)
+
+
+def test_changing_the_setting_retraces_calls_and_training_steps(setting, pallas_calls):
+    wb.utils.set_random_seed(1)
+    model = _block()
+    x = np.random.default_rng(2).integers(0, 20, (16, 8)).astype("int32")
+    y = (x[:, 0] % 3).astype("int32")
+    model.compile("sgd", wb.losses.SparseCategoricalCrossentropy(from_logits=True))
+    for name in ("xla", "pallas", "xla"):
+        setting(name)
+        before = dict(pallas_calls)
+        model(x)
+        model(x)  # the second call runs the compiled path
+        model.fit(x, y, epochs=1, verbose=0, log=False)
+        ran = {op: n - before.get(op, 0) for op, n in pallas_calls.items() if n != before.get(op, 0)}
+        assert bool(ran) == (name == "pallas"), (name, ran)

@@ -19,6 +19,12 @@ _TRACE_ERRORS = (
 )
 
 
+def _kernel_setting() -> str:
+    from workbench.kernels import dispatch
+
+    return dispatch.default_implementation()
+
+
 def _is_array(x) -> bool:
     return isinstance(x, (jax.Array, np.ndarray, np.generic))
 
@@ -34,7 +40,8 @@ class JitCall:
         dynamic_pos = tuple(i for i, x in enumerate(leaves) if _is_array(x))
         static = tuple((i, x) for i, x in enumerate(leaves) if i not in set(dynamic_pos))
         try:
-            cache_key = (treedef, dynamic_pos, static, len(variables), bool(training))
+            # The kernel setting is read while tracing (layers pick kernels or their own arithmetic by it).
+            cache_key = (treedef, dynamic_pos, static, len(variables), bool(training), _kernel_setting())
             hash(cache_key)
         except TypeError:
             return self._eager_fallback(args, kwargs)

@@ -51,6 +51,29 @@ def _luong_attention(
     return output, weights
 
 
+def _kernel_attention(query, value, key, q_mask, v_mask, scale, causal: bool):
+    """The dot-score path through `workbench.kernels.attention` (one head), or None where the layer's own
+    arithmetic runs: the kernels are off (the default on CPU) or cannot take these shapes.
+
+    A query row with nothing to attend to gets zeros here, not Keras' average of the values.
+    """
+    from workbench.kernels import attention, dispatch
+
+    if query.ndim != 3 or value.shape[-1] != query.shape[-1] or key.shape[-1] != query.shape[-1]:
+        return None
+    q, k, v = (jnp.expand_dims(jnp.asarray(t), 2) for t in (query, key, value))  # (B, T, 1 head, dim)
+    if scale is not None:
+        q = q * scale.astype(q.dtype)  # (q . k) * scale, with the scale folded into q
+    mask = None if v_mask is None else jnp.asarray(v_mask).astype(bool)[:, None, None, :]
+    if not dispatch.uses_kernel("attention", q, k, v, None, mask, None, causal=causal, scale=1.0):
+        return None
+    out = attention(q, k, v, mask=mask, causal=causal, scale=1.0,
+                    implementation=dispatch.default_implementation())[:, :, 0, :]
+    if q_mask is not None:
+        out = jnp.where(jnp.expand_dims(jnp.asarray(q_mask).astype(bool), -1), out, 0)
+    return out
+
+
 class Attention(Layer):
     """Dot-product attention (Luong style): `softmax(query @ key^T) @ value`.
 
@@ -114,6 +137,10 @@ class Attention(Layer):
         q_mask, v_mask = (None, None) if not mask else (mask[0], mask[1])
         weights = [None if w is None else w.value for w in (self.scale, self.concat_score_weight)]
         dropout_key = rng.next_key() if training and self.dropout > 0 else None
+        if self.score_mode == "dot" and dropout_key is None and not return_attention_scores:
+            output = _kernel_attention(inputs[0], inputs[1], key, q_mask, v_mask, weights[0], bool(use_causal_mask))
+            if output is not None:
+                return output
         output, scores = _luong_attention(
             inputs[0],
             inputs[1],

@@ -170,7 +170,10 @@ def _refresh_from_model(model, state) -> dict:
 
 
 def _function(model, key, make):
+    from workbench.kernels import dispatch
+
     fns = model._functions
+    key = (key, dispatch.default_implementation())  # the layers pick their kernels while tracing
     if key not in fns:
         fns[key] = make()
     return fns[key]
