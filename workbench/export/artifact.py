@@ -181,6 +181,7 @@ def verify(path, *, rtol: float | None = None, atol: float | None = None) -> dic
     On the platform the artifact was exported on the outputs must agree to
     rtol=1e-5, atol=1e-6; elsewhere (another backend's kernels) to 1e-3.
     """
+    from workbench.core.saving import CorruptFileError
     from workbench.export.golden import read_golden
 
     art = load(path)
@@ -191,8 +192,6 @@ def verify(path, *, rtol: float | None = None, atol: float | None = None) -> dic
     for name, sig in art.signatures.items():
         entry = art.manifest["signatures"][name]
         golden = art.path / entry["golden"]
-        from workbench.core.saving import CorruptFileError
-
         try:
             inputs, expected = read_golden(golden)
         except CorruptFileError as e:

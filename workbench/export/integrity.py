@@ -78,8 +78,7 @@ def read_manifest(root: Path) -> dict:
         raise ArtifactError(f"{root / MANIFEST} is not valid JSON ({e}).") from None
     fmt = manifest.get("format") if isinstance(manifest, dict) else None
     if fmt != FORMAT:
-        family, _, version = str(fmt).rpartition("/")
-        if family == FORMAT.rpartition("/")[0]:
+        if str(fmt).rpartition("/")[0] == FORMAT.rpartition("/")[0]:
             raise ArtifactError(
                 f"{root} is a {fmt} artifact; this version of workbench reads {FORMAT}. Upgrade workbench to load it."
             )

@@ -10,6 +10,7 @@ serve every size; each new size compiles once when it is first called.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable
 
 import jax
@@ -105,9 +106,9 @@ def _symbolic_specs(specs: list[TensorSpec], batch) -> list[TensorSpec]:
             if d is None:
                 if axis == 0:
                     shape[0] = "batch" if batch == "dynamic" else int(batch)
-                else:
-                    shape[axis] = f"{spec.name}_{axis}".replace("/", "_").replace(".", "_").replace("-", "_")
-                    shape[axis] = shape[axis] if shape[axis][0].isalpha() else f"d_{shape[axis]}"
+                else:  # a Python identifier: input names may hold / . - : and start with a digit
+                    name = re.sub(r"\W", "_", f"{spec.name}_{axis}")
+                    shape[axis] = name if name[0].isalpha() else f"d_{name}"
         out.append(dataclasses.replace(spec, shape=tuple(shape)))
     return out
 

@@ -29,7 +29,7 @@ import numpy as np
 from workbench.export import integrity, programs
 from workbench.export.golden import sample_inputs, write_golden
 from workbench.export.inputs import gather, validate
-from workbench.export.specs import Signature, TensorSpec, as_signature, check_unique
+from workbench.export.specs import Signature, TensorSpec, as_signature
 
 PLATFORMS = ("cpu", "cuda", "rocm", "tpu")
 FORMATS = ("onnx", "saved_model")
@@ -182,7 +182,6 @@ def _bridge(fmt, built, weights, tmp: Path, entry: dict, inputs: dict, outputs: 
     written = bridge.write(built.fn, [w for _, w in weights], signature, out_dir, batch=built.batch)
     report = bridge.check(out_dir, signature, {k: np.asarray(v) for k, v in inputs.items()},
                           {k: np.asarray(v) for k, v in outputs.items()})
-    check_unique(built.outputs, "output", built.name)
     return {"path": f"{fmt}/{built.name}", "files": sorted(written), "check": report}
 
 

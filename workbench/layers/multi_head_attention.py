@@ -62,12 +62,6 @@ def _attention_equations(rank: int, attn_axes: tuple) -> tuple[str, str, int]:
     return f"{source},{target}->{product}", f"{product},{source}->{target}", len(product)
 
 
-def _kernel_setting() -> str:
-    from workbench.kernels import dispatch
-
-    return dispatch.default_implementation()
-
-
 class _AttentionSpec(NamedTuple):
     """The static configuration of one MultiHeadAttention computation (hashable, for jax.jit)."""
 
@@ -334,6 +328,8 @@ class MultiHeadAttention(Layer):
         )
         gate = self.gate_dense(query) if self.use_gate else None
         q, k, v = self.query_dense(query), self.key_dense(key), self.value_dense(value)
+        from workbench.kernels import dispatch
+
         spec = _AttentionSpec(
             self._dot_equation,
             self._combine_equation,
@@ -348,7 +344,7 @@ class MultiHeadAttention(Layer):
             fused=not (
                 self.dropout > 0 or return_attention_scores or q.ndim != 4 or self.key_dim != self.value_dim
             ),
-            kernels=_kernel_setting(),
+            kernels=dispatch.default_implementation(),
         )
         dropout_key = rng.next_key() if training and self.dropout > 0 else None
         output, scores = _attend(q, k, v, masks, dropout_key, spec)
