@@ -228,8 +228,15 @@ def test_stateless_call_reports_missing_entries():
 
 
 def test_stateless_call_dropout_needs_and_uses_rng():
-    m = mlp_sequential()
-    x = np.ones((4, 5), "float32")
+    # Wide enough and dropping often enough that two keys giving the same
+    # mask is out of reach, whatever the layers' names (which feed the
+    # per-layer key) turn out to be in this process.
+    m = workbench.Sequential([
+        layers.Dense(64, activation="tanh", input_shape=(5,)),
+        layers.Dropout(0.5),
+        layers.Dense(3),
+    ])
+    x = np.random.default_rng(0).normal(size=(16, 5)).astype("float32")
     m(x)
     v = m.get_variables()
     a, _ = m.stateless_call(v, x, training=True, rng=jax.random.key(1))
