@@ -226,11 +226,14 @@ def pallas_attention(
 
     `kernel` picks "gpu" (Triton) or "tpu" (Mosaic); by default the platform's,
     or the one `use_pallas_kernel` forces. `block_sizes` is that module's
-    `BlockSizes`. `interpret=True` runs the kernels in Pallas' interpret mode.
+    `BlockSizes`, or a dict of its fields (what autotuning stores).
+    `interpret=True` runs the kernels in Pallas' interpret mode.
     """
     name = _kernel_name(kernel)
     module = _KERNELS[name]
     bias, mask, pair, scale = _checked(q, k, v, bias, mask, segment_ids, scale)
+    if isinstance(block_sizes, dict):
+        block_sizes = module.BlockSizes(**block_sizes)
     config = _FlashConfig(name, bool(causal), scale, block_sizes or module.BlockSizes(), interpret)
     return _flash(q, k, v, bias, mask, pair, config)
 
@@ -284,6 +287,24 @@ def _pallas_supports(
     return None
 
 
+# Block sizes autotuning times besides the defaults: (block_q, block_k, block_q_dkv, block_k_dkv, block_q_dq,
+# block_k_dq). Triton's need powers of two >= 16; Mosaic's key blocks multiples of 128.
+_TUNINGS = {
+    "gpu": [(64, 64, 64, 64, 64, 64), (128, 128, 64, 128, 128, 64), (64, 128, 32, 128, 128, 32),
+            (128, 32, 64, 32, 32, 64)],
+    "tpu": [(256, 256, 256, 256, 256, 256), (512, 512, 256, 512, 512, 256), (128, 512, 128, 512, 512, 128),
+            (512, 1024, 512, 1024, 1024, 512)],
+}
+
+
+def _pallas_tunings(q, k, v, *args, **kwargs) -> list[dict]:
+    fields = [f.name for f in dataclasses.fields(_KERNELS[_kernel_name(None)].BlockSizes)]
+    longest = max(q.shape[1], k.shape[1])
+    # Blocks shrink to a short sequence, so sets whose smallest block is already longer time the same program.
+    return [{"block_sizes": dict(zip(fields, sizes))} for sizes in _TUNINGS[_kernel_name(None)]
+            if min(sizes) <= longest]
+
+
 # ------------------------------------------------------------------------------------------------ cudnn
 
 
@@ -331,6 +352,7 @@ def _cudnn_supports(
 
 dispatch.register("attention", "xla", attention_reference)
 dispatch.register(
-    "attention", "pallas", pallas_attention, platforms=("cuda", "tpu"), supports=_pallas_supports
+    "attention", "pallas", pallas_attention, platforms=("cuda", "tpu"), supports=_pallas_supports,
+    tunings=_pallas_tunings,
 )
 dispatch.register("attention", "cudnn", cudnn_attention, platforms=("cuda",), supports=_cudnn_supports)

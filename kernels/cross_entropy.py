@@ -108,10 +108,35 @@ def _xla(h, w, labels, b=None, *, chunk: int | None = None):
     return fused(h, w, labels, b, chunk=chunk)
 
 
-def _pallas(h, w, labels, b=None, *, chunk: int | None = None, interpret: bool = False):
+def _pallas(h, w, labels, b=None, *, chunk: int | None = None, interpret: bool = False,
+            blocks: dict | None = None, splits: int | None = None):
     variant = "tpu" if dispatch.platform() == "tpu" else "gpu"
-    config = kernels.KernelConfig(variant=variant, interpret=interpret)
+    blocks = kernels.Blocks(**blocks) if isinstance(blocks, dict) else blocks
+    config = kernels.KernelConfig(variant=variant, interpret=interpret, blocks=blocks, splits=splits)
     return fused(h, w, labels, b, chunk=chunk or default_chunk(h.shape[0], w.shape[1]), config=config)
+
+
+# (tokens, vocab, hidden) blocks autotuning times besides the defaults. Triton's are powers of two >= 16
+# (kept small enough for registers); Mosaic's are multiples of (8, 128).
+_TUNINGS = {
+    "gpu": [(64, 128, 32), (128, 128, 64), (64, 256, 32), (32, 128, 64), (128, 64, 64)],
+    "tpu": [(128, 1024, 512), (512, 512, 256), (256, 1024, 256), (512, 1024, 512)],
+}
+
+
+def _tunings(h, w, labels, b=None, **_) -> list[dict]:
+    (tokens, hidden), vocab = h.shape, w.shape[1]
+    variant = "tpu" if dispatch.platform() == "tpu" else "gpu"
+    if variant == "tpu":  # a block as long as its whole axis is always allowed
+        fit = min
+    else:  # powers of two >= 16, no longer than the axis rounded up to one
+        fit = lambda size, n: min(size, max(16, 1 << (n - 1).bit_length()))
+    out = []
+    for t, v, d in _TUNINGS[variant]:
+        tuning = {"blocks": {"tokens": fit(t, tokens), "vocab": fit(v, vocab), "hidden": fit(d, hidden)}}
+        if tuning not in out:
+            out.append(tuning)
+    return out
 
 
 # ---------------------------------------------------------------------------------- the chunked op
@@ -239,4 +264,4 @@ def _backward_over_chunks(h, w, b, labels, lse, g, chunk, dlogits):
 
 
 dispatch.register(OP, "xla", _xla)
-dispatch.register(OP, "pallas", _pallas, platforms=("cuda", "tpu"), supports=kernels.supports)
+dispatch.register(OP, "pallas", _pallas, platforms=("cuda", "tpu"), supports=kernels.supports, tunings=_tunings)

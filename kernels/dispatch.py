@@ -9,10 +9,14 @@ the reason it cannot (a dtype, a head size, a platform).
 
 - the reference on CPU, and whenever a program is traced to be portable
   (`model.export()`), or the shapes are symbolic;
-- elsewhere the winner in the autotune table for (device kind, op, shape
-  bucket, dtype). A missing entry is measured on first use (each candidate
-  timed on the call's own shapes) and the table is written to
-  `~/.cache/workbench/kernels/autotune.json` ($WORKBENCH_KERNEL_CACHE moves it).
+- elsewhere the winner in the autotune table for (device kind, op, whether
+  the call is being differentiated, shape bucket and dtypes, static
+  arguments): an implementation and its tuning (block sizes). A missing entry
+  is measured on first use: every implementation that can take the call, with
+  each of the tunings it proposes for these shapes, timed on the call's own
+  shapes (forward alone, or forward and backward when the call sits under
+  `jax.grad`). The table is written to `~/.cache/workbench/kernels/autotune.json`
+  ($WORKBENCH_KERNEL_CACHE moves it).
 
 A forced implementation that cannot take the call falls back to the
 reference with a debug log line saying why; forcing "pallas" on a CPU runs
@@ -31,6 +35,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import jax
 
@@ -42,25 +47,42 @@ _PLATFORM = {"gpu": "cuda"}
 
 @dataclasses.dataclass(frozen=True)
 class Implementation:
-    """One way to compute an op. `fn(*args, interpret=bool, **kwargs)` for Pallas, `fn(*args, **kwargs)` otherwise."""
+    """One way to compute an op. `fn(*args, interpret=bool, **kwargs)` for Pallas, `fn(*args, **kwargs)` otherwise.
+
+    `tunings(*args, **kwargs)` lists keyword sets worth timing for a call
+    (block sizes, as plain JSON values): autotuning passes each to `fn` on
+    top of the call's own keywords and keeps the fastest. `{}`, the
+    implementation's own choice, is always timed too.
+    """
 
     op: str
     name: str
     fn: Callable
     platforms: tuple[str, ...]  # "cpu", "cuda", "rocm", "tpu"; the reference lists all of them
     supports: Callable[..., str | None] = lambda *a, **k: None
+    tunings: Callable[..., list[dict]] = lambda *a, **k: []
+
+
+class Choice(NamedTuple):
+    """What runs a call: the implementation, whether in interpret mode, and the tuning keywords it gets."""
+
+    impl: Implementation
+    interpret: bool
+    tuning: dict
 
 
 _registry: dict[str, dict[str, Implementation]] = {}
 
 
 def register(op: str, name: str, fn: Callable, platforms=("cpu", "cuda", "rocm", "tpu"),
-             supports: Callable[..., str | None] | None = None) -> None:
+             supports: Callable[..., str | None] | None = None,
+             tunings: Callable[..., list[dict]] | None = None) -> None:
     """Add an implementation of `op`; `name` is one of IMPLEMENTATIONS."""
     if name not in IMPLEMENTATIONS:
         raise ValueError(f"An implementation is one of {IMPLEMENTATIONS}; got {name!r}.")
-    _registry.setdefault(op, {})[name] = Implementation(op, name, fn, tuple(platforms),
-                                                        supports or (lambda *a, **k: None))
+    _registry.setdefault(op, {})[name] = Implementation(
+        op, name, fn, tuple(platforms), supports or (lambda *a, **k: None), tunings or (lambda *a, **k: [])
+    )
 
 
 _default: str | None = None
@@ -114,12 +136,12 @@ def _portable() -> bool:
     return portable()
 
 
-def choose(op: str, implementation: str, args: tuple, kwargs: dict) -> tuple[Implementation, bool]:
-    """The implementation that runs this call, and whether a Pallas kernel runs in interpret mode."""
+def choose(op: str, implementation: str, args: tuple, kwargs: dict) -> Choice:
+    """The implementation that runs this call, whether a Pallas kernel runs in interpret mode, and its tuning."""
     impls = _registry.get(op)
     if not impls:
         raise KeyError(f"No kernel op {op!r}; registered: {sorted(_registry)}.")
-    reference = impls["xla"]
+    reference = Choice(impls["xla"], False, {})
     if implementation is None:
         implementation = default_implementation()
     if implementation not in ("auto", *IMPLEMENTATIONS):
@@ -127,38 +149,39 @@ def choose(op: str, implementation: str, args: tuple, kwargs: dict) -> tuple[Imp
     here = platform()
     if _symbolic(args):
         log.debug("%s: symbolic shapes, using the XLA reference", op)
-        return reference, False
+        return reference
     if implementation == "auto":
         if here == "cpu" or _portable():
-            return reference, False
-        impl = impls.get(autotuned(op, args, kwargs), reference)
+            return reference
+        name, tuning = autotuned(op, args, kwargs)
+        impl = impls.get(name, reference.impl)
         # The winner of a shape bucket may still refuse this very call (an odd length, a mask it cannot take).
         reason = impl.supports(*args, **kwargs) if here in impl.platforms else f"it does not run on {here}"
         if reason is not None:
             log.debug("%s: the autotuned %s cannot take this call (%s), using the XLA reference", op, impl.name,
                       reason)
-            return reference, False
-        return impl, False
+            return reference
+        return Choice(impl, False, tuning if impl.name == name else {})
     if implementation == "xla":
-        return reference, False
+        return reference
     impl = impls.get(implementation)
     if impl is None:
         log.debug("%s: no %s implementation, using the XLA reference", op, implementation)
-        return reference, False
+        return reference
     if _portable():
         log.debug("%s: tracing a portable program (export), using the XLA reference", op)
-        return reference, False
+        return reference
     interpret = implementation == "pallas" and here == "cpu"
     if here not in impl.platforms and not interpret:
         log.debug("%s: %s does not run on %s, using the XLA reference", op, implementation, here)
-        return reference, False
+        return reference
     reason = impl.supports(*args, **kwargs)
     if reason is not None:
         log.debug("%s: %s cannot take this call (%s), using the XLA reference", op, implementation, reason)
-        return reference, False
+        return reference
     if interpret:
         log.info("%s: running the Pallas kernel in interpret mode on CPU (slow; for checking, not speed)", op)
-    return impl, interpret
+    return Choice(impl, interpret, {})
 
 
 def uses_kernel(op: str, *args, **kwargs) -> bool:
@@ -167,15 +190,14 @@ def uses_kernel(op: str, *args, **kwargs) -> bool:
     Layers ask this first and keep their own arithmetic otherwise, so their numbers on the reference
     path stay exactly what they were.
     """
-    return choose(op, None, args, kwargs)[0].name != "xla"
+    return choose(op, None, args, kwargs).impl.name != "xla"
 
 
 def call(op: str, implementation: str, *args, **kwargs):
-    """Run `op` with the implementation `choose` picks."""
-    impl, interpret = choose(op, implementation, args, kwargs)
-    if impl.name == "pallas":
-        return impl.fn(*args, interpret=interpret, **kwargs)
-    return impl.fn(*args, **kwargs)
+    """Run `op` with the implementation `choose` picks, and the tuning autotuning found for it."""
+    impl, interpret, tuning = choose(op, implementation, args, kwargs)
+    extra = {"interpret": interpret} if impl.name == "pallas" else {}
+    return impl.fn(*args, **extra, **tuning, **kwargs)
 
 
 # ------------------------------------------------------------------------------------------ autotuning
@@ -230,29 +252,50 @@ def _save_table(table: dict) -> None:
         log.debug("Could not write the autotune table %s: %s", path, e)
 
 
-def _key(op: str, args, kwargs: dict) -> str:
+def differentiated(args) -> bool:
+    """Whether these arguments are being traced by `jax.grad` / `jax.vjp` (so a backward pass will follow)."""
+    return any(type(leaf).__name__ in ("JVPTracer", "LinearizeTracer") for leaf in jax.tree_util.tree_leaves(args))
+
+
+def _key(op: str, args, kwargs: dict, mode: str) -> str:
     static = ",".join(f"{k}={kwargs[k]!r}" for k in sorted(kwargs))  # causal, eps, activation: other programs
-    return f"{jax.devices()[0].device_kind}|{op}|{shape_bucket(args)}|{static}"
+    return f"{jax.devices()[0].device_kind}|{op}|{mode}|{shape_bucket(args)}|{static}"
 
 
-def autotuned(op: str, args: tuple, kwargs: dict) -> str:
-    """The fastest implementation of `op` for calls like this one on this device, measured once."""
-    key = _key(op, args, kwargs)
+def _entry(table: dict, key: str) -> tuple[str, dict] | None:
+    entry = table.get(key)
+    if not isinstance(entry, dict) or not isinstance(entry.get("winner"), str):
+        return None
+    tuning = entry.get("tuning", {})
+    return entry["winner"], tuning if isinstance(tuning, dict) else {}
+
+
+def autotuned(op: str, args: tuple, kwargs: dict) -> tuple[str, dict]:
+    """The fastest implementation of `op` and its tuning, for calls like this one on this device; measured once."""
+    mode = "grad" if differentiated(args) else "forward"
+    key = _key(op, args, kwargs, mode)
     with _table_lock:
-        table = _load_table()
-        if key in table:
-            return table[key]["winner"]
+        found = _entry(_load_table(), key)
+    if found is not None:
+        return found
     if any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(args)):
         # Inside a trace there is nothing to time: measure on concrete arrays of the same shapes.
         args = jax.tree_util.tree_map(_concrete_like, args)
-    timings = measure(op, args, kwargs)
-    winner = min(timings, key=timings.get)
+    results = measure(op, args, kwargs, backward=mode == "grad")
+    winner = min(results, key=lambda name: results[name][0])
+    tuning = results[winner][1]
     with _table_lock:
         table = _load_table()
-        table[key] = {"winner": winner, "seconds": timings}
+        table[key] = {
+            "winner": winner,
+            "tuning": tuning,
+            "seconds": {name: seconds for name, (seconds, _) in results.items()},
+            "tunings": {name: best for name, (_, best) in results.items()},
+        }
         _save_table(table)
-    log.info("%s: autotuned %s -> %s %s", op, key, winner, {k: f"{v * 1e6:.0f}us" for k, v in timings.items()})
-    return winner
+    log.info("%s: autotuned %s -> %s %s %s", op, key, winner, tuning,
+             {name: f"{seconds * 1e6:.0f}us" for name, (seconds, _) in results.items()})
+    return winner, tuning
 
 
 def _concrete_like(leaf):
@@ -265,24 +308,61 @@ def _concrete_like(leaf):
     return jax.random.normal(jax.random.key(0), leaf.shape, jnp.float32).astype(leaf.dtype)
 
 
-def measure(op: str, args: tuple, kwargs: dict, repeats: int = 5) -> dict[str, float]:
-    """Seconds per call (best of `repeats`, after compiling) of every implementation that can take this call."""
+def measure(op: str, args: tuple, kwargs: dict, repeats: int = 5, backward: bool = False
+            ) -> dict[str, tuple[float, dict]]:
+    """For every implementation that can take this call: its best seconds per call and the tuning that gave them.
+
+    Each tuning is compiled, run once, then timed `repeats` times (the best counts). With `backward`, a
+    call is the forward and the backward pass with respect to every floating-point argument.
+    """
     here = platform()
     out = {}
     for name, impl in _registry[op].items():
         if here not in impl.platforms or impl.supports(*args, **kwargs) is not None:
             continue
         extra = {"interpret": False} if name == "pallas" else {}
-        fn = jax.jit(lambda *a, _impl=impl, _extra=extra: _impl.fn(*a, **_extra, **kwargs))
-        try:
-            jax.block_until_ready(fn(*args))
-            best = math.inf
-            for _ in range(repeats):
-                start = time.perf_counter()
-                jax.block_until_ready(fn(*args))
-                best = min(best, time.perf_counter() - start)
-        except Exception as e:  # noqa: BLE001 - a kernel that fails to compile here simply does not compete
-            log.debug("%s: %s failed while autotuning: %s", op, name, e)
-            continue
-        out[name] = best
+        candidates = [{}]
+        candidates += [t for t in impl.tunings(*args, **kwargs) if t and t not in candidates]
+        for tuning in candidates:
+            fn = _timed_function(impl, {**extra, **tuning, **kwargs}, args, backward)
+            try:
+                seconds = _best_time(fn, args, repeats)
+            except Exception as e:  # noqa: BLE001 - a kernel that fails to compile here simply does not compete
+                log.debug("%s: %s %s failed while autotuning: %s", op, name, tuning, e)
+                continue
+            if name not in out or seconds < out[name][0]:
+                out[name] = (seconds, tuning)
+    if not out:
+        raise RuntimeError(f"{op}: no implementation ran while autotuning for this call.")
     return out
+
+
+def _timed_function(impl: Implementation, keywords: dict, args: tuple, backward: bool):
+    forward = lambda *a: impl.fn(*a, **keywords)
+    if not backward:
+        return jax.jit(forward)
+    import jax.numpy as jnp
+
+    wrt = [i for i, a in enumerate(args) if hasattr(a, "dtype") and jnp.issubdtype(a.dtype, jnp.floating)]
+
+    def forward_and_backward(*a):
+        def of_floats(*floats):
+            full = list(a)
+            for i, f in zip(wrt, floats):
+                full[i] = f
+            return forward(*full)
+
+        out, pullback = jax.vjp(of_floats, *(a[i] for i in wrt))
+        return out, pullback(jnp.ones_like(out))
+
+    return jax.jit(forward_and_backward)
+
+
+def _best_time(fn, args: tuple, repeats: int) -> float:
+    jax.block_until_ready(fn(*args))
+    best = math.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        jax.block_until_ready(fn(*args))
+        best = min(best, time.perf_counter() - start)
+    return best

@@ -229,7 +229,12 @@ def _pallas_call(a, b, bias, activation, blocks: Blocks, interpret: bool, save_p
 def matmul_pallas(
     a, b, bias=None, *, activation: str | None = None, interpret: bool = False, blocks: Blocks | None = None
 ) -> jax.Array:
-    """The Pallas kernel (Triton lowering; `interpret=True` runs it on CPU), differentiable."""
+    """The Pallas kernel (Triton lowering; `interpret=True` runs it on CPU), differentiable.
+
+    `blocks` is a `Blocks` or a dict of its fields (what autotuning stores); by default `default_blocks`.
+    """
+    if isinstance(blocks, dict):
+        blocks = Blocks(**blocks)
     blocks = blocks or default_blocks(a.shape[0], b.shape[1], a.shape[1])
     return _matmul(a, b, bias, activation, blocks, bool(interpret))
 
@@ -263,9 +268,17 @@ def _matmul_bwd(activation, blocks, interpret, residuals, dout):
 _matmul.defvjp(_matmul_fwd, _matmul_bwd)
 
 
-def _pallas_entry(a, b, bias=None, *, activation=None, interpret=False):
-    return matmul_pallas(a, b, bias, activation=activation, interpret=interpret)
+def _pallas_entry(a, b, bias=None, *, activation=None, interpret=False, blocks=None):
+    return matmul_pallas(a, b, bias, activation=activation, interpret=interpret, blocks=blocks)
+
+
+def _tunings(a, b, bias=None, **_) -> list[dict]:
+    """Tiles autotuning times besides `default_blocks`: larger ones for large outputs, a deeper K step."""
+    (m, k), n = a.shape, b.shape[1]
+    sizes = [(128, 128, 32), (128, 64, 32), (64, 128, 32), (64, 64, 64), (128, 128, 64)]
+    # A tile far larger than the output only computes padding.
+    return [{"blocks": {"m": bm, "n": bn, "k": bk}} for bm, bn, bk in sizes if bm <= 2 * m and bn <= 2 * n]
 
 
 dispatch.register("matmul", "xla", matmul_reference)
-dispatch.register("matmul", "pallas", _pallas_entry, platforms=("cuda",), supports=supports)
+dispatch.register("matmul", "pallas", _pallas_entry, platforms=("cuda",), supports=supports, tunings=_tunings)

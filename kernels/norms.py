@@ -92,9 +92,11 @@ def _check(x, *, op: str, **params) -> None:
 
 dispatch.register("layer_norm", "xla", layer_norm_reference)
 dispatch.register(
-    "layer_norm", "pallas", norms_pallas.layer_norm, platforms=("cuda",), supports=norms_pallas.supports
+    "layer_norm", "pallas", norms_pallas.layer_norm, platforms=("cuda",), supports=norms_pallas.supports,
+    tunings=norms_pallas.tunings,
 )
 dispatch.register("rms_norm", "xla", rms_norm_reference)
 dispatch.register(
-    "rms_norm", "pallas", norms_pallas.rms_norm, platforms=("cuda",), supports=norms_pallas.supports_rms_norm
+    "rms_norm", "pallas", norms_pallas.rms_norm, platforms=("cuda",), supports=norms_pallas.supports_rms_norm,
+    tunings=norms_pallas.tunings,
 )

@@ -53,6 +53,23 @@ def supports_rms_norm(x, scale, **kwargs) -> str | None:
     return supports(x, scale, None)
 
 
+def default_row_block(rows: int, features: int) -> int:
+    return max(1, min(_ELEMENTS_PER_PROGRAM // pl.next_power_of_2(features), pl.next_power_of_2(rows)))
+
+
+def tunings(x, *args, **kwargs) -> list[dict]:
+    """What autotuning times besides the defaults: half, twice and four times the row block (within the
+    rows), and the backward pass with 64 or 1024 programs."""
+    features = x.shape[-1]
+    rows = x.size // max(features, 1)
+    default = default_row_block(rows, features)
+    blocks = [b for b in (default // 2, default * 2, default * 4) if 1 <= b <= pl.next_power_of_2(rows)]
+    row_blocks = pl.cdiv(rows, default)
+    # The backward grid is at most one program per row block: only sizes that change it are worth timing.
+    programs = [p for p in (64, 1024) if min(p, row_blocks) != min(_MAX_BACKWARD_PROGRAMS, row_blocks)]
+    return [{"row_block": b} for b in blocks] + [{"row_block": default, "programs": p} for p in programs]
+
+
 def layer_norm(
     x,
     scale,
@@ -89,7 +106,7 @@ def _apply(x, scale, bias, centered, eps, interpret, row_block, programs):
     rows = x.size // features
     feature_block = pl.next_power_of_2(features)
     if row_block is None:
-        row_block = max(1, min(_ELEMENTS_PER_PROGRAM // feature_block, pl.next_power_of_2(rows)))
+        row_block = default_row_block(rows, features)
     config = _Config(centered, float(eps), bool(interpret), row_block, feature_block, programs, rows, features)
     # Every block lies inside the arrays: rows padded to whole row blocks, features to the block width.
     # (The masks still keep the padding out of every statistic.)

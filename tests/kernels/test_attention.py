@@ -171,7 +171,7 @@ def test_gpu_kernel_matches_reference_bfloat16():
 
 def test_pallas_through_dispatch_with_default_blocks():
     q, k, v = _qkv(1, 150, 150, 2, 1, 64)
-    impl, interpret = dispatch.choose(
+    impl, interpret, _ = dispatch.choose(
         "attention", "pallas", (q, k, v, None, None, None), dict(causal=True, scale=0.125)
     )
     assert (impl.name, interpret) == ("pallas", dispatch.platform() == "cpu")
@@ -274,7 +274,7 @@ def test_supports_say_why_not():
     q16, k16, v16 = (x.astype(jnp.bfloat16) for x in _qkv(1, 8, 9, 2, 2, 16))
     assert "causal" in impls["cudnn"].supports(q16, k16, v16, None, None, None, **kwargs)
     assert impls["pallas"].supports(q16, k16, v16, None, None, None, **kwargs) is None
-    impl, _ = dispatch.choose("attention", "pallas", (q, k, v, None, None, None), kwargs)
+    impl = dispatch.choose("attention", "pallas", (q, k, v, None, None, None), kwargs).impl
     assert impl.name == "xla"
 
 

@@ -271,7 +271,7 @@ def test_supports_needs_matching_float_dtypes():
     assert "float64" in cp.supports(
         jax.ShapeDtypeStruct((4, 8), jnp.float64), jax.ShapeDtypeStruct((8, 10), jnp.float64), labels
     )
-    impl, _ = dispatch.choose(ce.OP, "pallas", (h, w.astype(jnp.bfloat16), labels, None), {"chunk": None})
+    impl = dispatch.choose(ce.OP, "pallas", (h, w.astype(jnp.bfloat16), labels, None), {"chunk": None}).impl
     assert impl.name == "xla"
 
 

@@ -2,6 +2,7 @@
 
 import json
 import logging
+import time
 
 import jax
 import jax.numpy as jnp
@@ -23,8 +24,6 @@ def _pallas(x, *, interpret, factor=2.0):
 
 
 def _slow(x, *, factor=2.0):
-    import time
-
     CALLS.append("cudnn")
 
     def wait(a):
@@ -114,7 +113,7 @@ def test_auto_on_a_gpu_measures_once_caches_on_disk_and_picks_the_fastest(monkey
     dispatch.call("double", "auto", x)
     table = json.loads(dispatch.cache_path().read_text())
     (key, entry), = table.items()
-    assert "|double|64x64:float32|" in key
+    assert "|double|forward|64x64:float32|" in key
     assert set(entry["seconds"]) == {"xla", "pallas", "cudnn"}
     assert entry["winner"] == min(entry["seconds"], key=entry["seconds"].get)
     assert entry["winner"] != "cudnn" and entry["seconds"]["cudnn"] >= 0.01  # it sleeps 10 ms per call
@@ -147,12 +146,80 @@ def test_static_arguments_are_part_of_the_autotune_key(monkeypatch):
     dispatch.call("double", "auto", jnp.ones(8), factor=2.0)
     dispatch.call("double", "auto", jnp.ones(8), factor=3.0)
     keys = sorted(json.loads(dispatch.cache_path().read_text()))
-    assert len(keys) == 2 and keys[0].endswith("factor=2.0") and keys[1].endswith("factor=3.0")
+    assert [key.rsplit("|", 1)[1] for key in keys] == ["factor=2.0", "factor=3.0"]
 
 
 def test_an_autotuned_winner_that_refuses_a_call_falls_back(monkeypatch, caplog):
     monkeypatch.setattr(dispatch, "platform", lambda: "cuda")
-    monkeypatch.setattr(dispatch, "autotuned", lambda op, args, kwargs: "pallas")
+    monkeypatch.setattr(dispatch, "autotuned", lambda op, args, kwargs: ("pallas", {}))
     with caplog.at_level(logging.DEBUG, logger="workbench.kernels"):
         dispatch.call("double", "auto", jnp.ones(4, jnp.int32))
     assert CALLS == ["xla"] and "the autotuned pallas cannot take this call" in caplog.text
+
+
+def _sleepy(x, seconds):
+    def wait(a):
+        time.sleep(seconds)
+        return a
+
+    return jax.pure_callback(wait, jax.ShapeDtypeStruct(x.shape, x.dtype), x)
+
+
+def _tuned_pallas(x, *, interpret, block=8):
+    CALLS.append(("pallas", block))
+    return _sleepy(x, 0.01) if block == 8 else x  # the default block is the slow one
+
+
+@pytest.fixture
+def tuned_op():
+    dispatch.register("tuned", "xla", lambda x: _sleepy(x, 0.005))
+    dispatch.register("tuned", "pallas", _tuned_pallas, platforms=("cuda",),
+                      tunings=lambda x: [{"block": 8}, {"block": 32}])
+    yield
+    dispatch._registry.pop("tuned", None)
+
+
+def test_autotuning_times_each_tuning_and_calls_with_the_fastest(monkeypatch, tuned_op):
+    monkeypatch.setattr(dispatch, "platform", lambda: "cuda")
+    dispatch.call("tuned", "auto", jnp.ones(16))
+    (entry,) = json.loads(dispatch.cache_path().read_text()).values()
+    assert (entry["winner"], entry["tuning"]) == ("pallas", {"block": 32})
+    assert entry["tunings"] == {"xla": {}, "pallas": {"block": 32}}
+    assert entry["seconds"]["xla"] >= 0.005 > entry["seconds"]["pallas"]
+    # Timed: the default ({}, block 8) and block 32; {"block": 8} is the default again and not timed twice.
+    assert sorted({c[1] for c in CALLS if isinstance(c, tuple)}) == [8, 32]
+    CALLS.clear()
+    monkeypatch.setattr(dispatch, "_table", None)
+    dispatch.call("tuned", "auto", jnp.ones(16))
+    assert CALLS == [("pallas", 32)]
+    # A forced implementation runs with its own defaults.
+    CALLS.clear()
+    dispatch.call("tuned", "pallas", jnp.ones(16))
+    assert CALLS == [("pallas", 8)]
+
+
+def test_a_differentiated_call_is_tuned_on_forward_and_backward(monkeypatch):
+    monkeypatch.setattr(dispatch, "platform", lambda: "cuda")
+    seen = []
+    measure = dispatch.measure
+    monkeypatch.setattr(dispatch, "measure", lambda *a, **k: seen.append(k) or measure(*a, **k))
+    grad = jax.grad(lambda x: dispatch.call("double", "auto", x).sum())(jnp.ones(8))
+    np.testing.assert_array_equal(grad, np.full(8, 2.0))
+    dispatch.call("double", "auto", jnp.ones(8))
+    table = json.loads(dispatch.cache_path().read_text())
+    by_mode = {key.split("|")[2]: entry for key, entry in table.items()}
+    assert set(by_mode) == {"grad", "forward"} and seen == [{"backward": True}, {"backward": False}]
+    # The cuDNN stand-in is a host callback with no derivative: it competes forward only.
+    assert set(by_mode["grad"]["seconds"]) == {"xla", "pallas"}
+    assert set(by_mode["forward"]["seconds"]) == {"xla", "pallas", "cudnn"}
+
+
+def test_a_table_entry_without_a_tuning_still_reads(monkeypatch):
+    monkeypatch.setattr(dispatch, "platform", lambda: "cuda")
+    x = jnp.ones(8)
+    key = dispatch._key("double", (x,), {}, "forward")
+    dispatch.cache_path().parent.mkdir(parents=True)
+    dispatch.cache_path().write_text(json.dumps({key: {"winner": "pallas", "seconds": {"pallas": 1e-6}}}))
+    monkeypatch.setattr(dispatch, "measure", lambda *a, **k: pytest.fail("measured again"))
+    dispatch.call("double", "auto", x)
+    assert CALLS == [("pallas", False)]

@@ -149,7 +149,7 @@ def test_supports_needs_matching_float_dtypes():
     assert mm.supports(a, b) is None
     assert "different dtypes" in mm.supports(a, b.astype(jnp.bfloat16))
     assert "int32" in mm.supports(a.astype(jnp.int32), b.astype(jnp.int32))
-    impl, _ = dispatch.choose("matmul", "pallas", (a, b.astype(jnp.bfloat16), None), {"activation": None})
+    impl = dispatch.choose("matmul", "pallas", (a, b.astype(jnp.bfloat16), None), {"activation": None}).impl
     assert impl.name == "xla"
 
 
