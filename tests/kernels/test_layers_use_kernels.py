@@ -17,7 +17,7 @@ def setting():
 def pallas_calls(monkeypatch):
     """How often each op's Pallas implementation ran."""
     counts = {}
-    for op in ("attention", "layer_norm", "rms_norm"):
+    for op in ("attention", "layer_norm", "rms_norm", "linear_softmax_cross_entropy"):
         impl = dispatch.implementations(op)["pallas"]
 
         def counted(*args, _fn=impl.fn, _op=op, **kwargs):
@@ -29,12 +29,15 @@ def pallas_calls(monkeypatch):
     return counts
 
 
-def _block(seq=8, vocab=20, width=16):
+def _block(seq=8, vocab=20, width=16, language_model=False):
+    """A transformer block over tokens; a classifier of the pooled sequence, or a next-token model."""
     tokens = wb.Input((seq,), dtype="int32")
     x = wb.layers.Embedding(vocab, width)(tokens)
     x = x + wb.layers.MultiHeadAttention(num_heads=2, key_dim=8)(x, x, use_causal_mask=True)
     x = wb.layers.LayerNormalization()(x)
     x = wb.layers.RMSNormalization()(wb.layers.Dense(width, activation="gelu")(x))
+    if language_model:
+        return wb.Model(tokens, wb.layers.FusedLMHead(vocab)(x))
     x = wb.layers.GlobalAveragePooling1D()(x)
     return wb.Model(tokens, wb.layers.Dense(3)(x))
 
@@ -48,7 +51,7 @@ def test_layers_call_the_pallas_kernels_when_forced_and_agree_with_their_own_pat
     assert pallas_calls == {}
     setting("pallas")
     forced = np.asarray(model(x))
-    assert set(pallas_calls) == {"attention", "layer_norm", "rms_norm"}
+    assert set(pallas_calls) == {"attention", "layer_norm", "rms_norm"}  # no loss in a plain call
     np.testing.assert_allclose(forced, reference, rtol=1e-5, atol=1e-5)
 
 
@@ -61,14 +64,14 @@ def test_auto_on_cpu_keeps_the_layers_own_arithmetic(setting, pallas_calls):
 
 
 def _loss_curve(implementation: str) -> list[float]:
+    """Next-token training: every token's loss through the FusedLMHead's fused cross-entropy."""
     wb.config.set_kernel_implementation(implementation)
     wb.utils.set_random_seed(7)
     rng = np.random.default_rng(7)
-    x = rng.integers(0, 20, (64, 8)).astype("int32")
-    y = (x[:, 0] % 3).astype("int32")
-    model = _block()
+    x = rng.integers(0, 20, (64, 9)).astype("int32")
+    model = _block(language_model=True)
     model.compile("adam", wb.losses.SparseCategoricalCrossentropy(from_logits=True))
-    history = model.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0, log=False)
+    history = model.fit(x[:, :-1], x[:, 1:], batch_size=16, epochs=3, shuffle=False, verbose=0, log=False)
     return history.history["loss"]
 
 
@@ -76,7 +79,7 @@ def test_a_model_trains_the_same_with_kernels_on_and_off(setting, pallas_calls):
     off = _loss_curve("xla")
     assert pallas_calls == {}
     on = _loss_curve("pallas")
-    assert set(pallas_calls) == {"attention", "layer_norm", "rms_norm"}
+    assert set(pallas_calls) == {"attention", "layer_norm", "rms_norm", "linear_softmax_cross_entropy"}
     np.testing.assert_allclose(on, off, rtol=1e-4)
     assert off[-1] < off[0]
 

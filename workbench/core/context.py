@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from typing import Any, NamedTuple
 
 _state = threading.local()
 
@@ -57,3 +58,36 @@ def portable_scope():
 def portable() -> bool:
     """True while tracing a portable program (see `portable_scope`)."""
     return getattr(_state, "portable", False)
+
+
+class HeadCall(NamedTuple):
+    """One call of a dense projection: `output = activation(inputs @ kernel + bias)`, with the values it used."""
+
+    layer: Any
+    inputs: Any
+    kernel: Any
+    bias: Any
+    output: Any
+
+
+@contextlib.contextmanager
+def capture_heads():
+    """Inside this block, dense layers record their calls (`HeadCall`s) into the list it yields.
+
+    A train step runs the model in here so that a loss on an output that a
+    Dense layer produced can be computed from that layer's inputs and weights
+    instead of from the logits (`SparseCategoricalCrossentropy(fused=True)`).
+    """
+    previous = getattr(_state, "heads", None)
+    _state.heads = calls = []
+    try:
+        yield calls
+    finally:
+        _state.heads = previous
+
+
+def record_head(layer, inputs, kernel, bias, output) -> None:
+    """Called by dense layers after computing `output`; a no-op outside `capture_heads`."""
+    calls = getattr(_state, "heads", None)
+    if calls is not None:
+        calls.append(HeadCall(layer, inputs, kernel, bias, output))

@@ -17,7 +17,7 @@ from workbench.layers.conv import (
     SeparableConv1D,
     SeparableConv2D,
 )
-from workbench.layers.core import Activation, Dense, EinsumDense, Identity, Lambda
+from workbench.layers.core import Activation, Dense, EinsumDense, FusedLMHead, Identity, Lambda
 from workbench.layers.embedding import Embedding
 from workbench.layers.merging import Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract
 from workbench.layers.multi_head_attention import MultiHeadAttention
@@ -90,6 +90,7 @@ __all__ = [
     "Dropout",
     "ELU",
     "EinsumDense",
+    "FusedLMHead",
     "Embedding",
     "Flatten",
     "GRU",

@@ -10,6 +10,7 @@ import types
 import jax.numpy as jnp
 
 from workbench import activations, constraints, initializers, regularizers
+from workbench.core import context
 from workbench.core.layer import Layer
 
 
@@ -73,10 +74,14 @@ class Dense(Layer):
                 f"Layer '{self.name}' (Dense) was built for inputs with last dimension "
                 f"{self.kernel.shape[0]}, got shape {tuple(inputs.shape)}."
             )
-        x = jnp.matmul(inputs, self.kernel.value)
-        if self.bias is not None:
-            x = x + self.bias.value
-        return self.activation(x)
+        kernel = self.kernel.value
+        bias = None if self.bias is None else self.bias.value
+        x = jnp.matmul(inputs, kernel)
+        if bias is not None:
+            x = x + bias
+        out = self.activation(x)
+        context.record_head(self, inputs, kernel, bias, out)
+        return out
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)
@@ -94,6 +99,44 @@ class Dense(Layer):
             "kernel_constraint": constraints.serialize(self.kernel_constraint),
             "bias_constraint": constraints.serialize(self.bias_constraint),
         }
+
+
+class FusedLMHead(Dense):
+    """The vocabulary projection of a language model: a linear `Dense(vocab_size)` whose loss is fused.
+
+    It returns logits like a `Dense` without activation (`predict` and plain calls
+    are unchanged). When the output it produces is trained with
+    `SparseCategoricalCrossentropy(from_logits=True)`, the train and test steps
+    compute the loss from this layer's inputs and weights with
+    `workbench.kernels.linear_softmax_cross_entropy`, in vocabulary chunks, so the
+    `[tokens, vocab_size]` logits are never held in memory for the backward pass
+    (as `SparseCategoricalCrossentropy(fused=True)` does for any final Dense).
+
+    >>> import workbench
+    >>> from workbench import layers
+    >>> tokens = workbench.Input((16,), dtype="int32")
+    >>> h = layers.Embedding(1000, 64)(tokens)
+    >>> model = workbench.Model(tokens, layers.FusedLMHead(1000)(h))
+    """
+
+    def __init__(self, vocab_size, use_bias=False, kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None, bias_constraint=None,
+                 **kwargs):
+        for key in ("units", "activation", "activity_regularizer"):
+            if key in kwargs:
+                raise TypeError(f"FusedLMHead takes vocab_size= and projects linearly; got {key}=.")
+        super().__init__(vocab_size, None, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
+                         bias_regularizer, None, kernel_constraint, bias_constraint, **kwargs)
+
+    @property
+    def vocab_size(self) -> int:
+        return self.units
+
+    def get_config(self):
+        config = super().get_config()
+        config["vocab_size"] = config.pop("units")
+        del config["activation"]
+        return config
 
 
 class EinsumDense(Layer):

@@ -68,7 +68,11 @@ class Loss:
         y_pred = jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype=dtype), y_pred)
         y_true = jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype=dtype), y_true)
         values = self.call(y_true, y_pred)
-        out_mask = self.compute_mask(y_true, y_pred)
+        return self._reduce(values, self.compute_mask(y_true, y_pred), sample_weight, mask)
+
+    def _reduce(self, values: jax.Array, out_mask: jax.Array | None, sample_weight: Any, mask: Any) -> jax.Array:
+        """`values` weighted and reduced as `__call__` does, `out_mask` (the loss's own) and `mask` combined."""
+        dtype = self.dtype
         if mask is not None:
             mask = _expand_mask(jnp.asarray(mask, bool), jnp.shape(values))
         if mask is not None and out_mask is not None:

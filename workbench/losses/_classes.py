@@ -276,6 +276,13 @@ class SparseCategoricalCrossentropy(_BuiltinLoss):
     >>> loss = SparseCategoricalCrossentropy(ignore_class=-1)
     >>> round(float(loss(jnp.array([1, -1]), jnp.array([[0.05, 0.95], [0.5, 0.5]]))), 4)
     0.0513
+
+    With `fused=True`, when a model's output comes straight from a `Dense` (linear with
+    `from_logits=True`, softmax with `from_logits=False`) or a `FusedLMHead`, fit and
+    evaluate compute this loss from that layer's inputs and weights
+    (`from_features`), in vocabulary chunks: the `[..., classes]` logits are never kept
+    for the backward pass, which is most of a language model's activation memory at a
+    large vocabulary. Called directly on predictions, it computes as without `fused`.
     """
 
     _config_keys = ("from_logits", "ignore_class", "axis")
@@ -288,9 +295,16 @@ class SparseCategoricalCrossentropy(_BuiltinLoss):
         axis: int = -1,
         name: str = "sparse_categorical_crossentropy",
         dtype: Any = None,
+        *,
+        fused: bool = False,
     ):
         if ignore_class is not None and (isinstance(ignore_class, bool) or not isinstance(ignore_class, int)):
             raise ValueError(f"ignore_class must be an int or None; got {ignore_class!r}.")
+        if not isinstance(fused, bool):
+            raise ValueError(f"fused must be True or False; got {fused!r}.")
+        if fused and axis != -1:
+            raise ValueError(f"fused=True computes over the last axis (the Dense's units); got axis={axis}.")
+        self.fused = fused
         super().__init__(
             F.sparse_categorical_crossentropy, reduction, name, dtype,
             from_logits=from_logits, ignore_class=ignore_class, axis=axis,
@@ -299,6 +313,27 @@ class SparseCategoricalCrossentropy(_BuiltinLoss):
     def compute_mask(self, y_true: Any, y_pred: Any) -> jax.Array | None:
         """The entries whose label is not `ignore_class` (None when nothing is ignored)."""
         return F.sparse_valid_mask(y_true, y_pred, self.ignore_class, self.axis)
+
+    def from_features(
+        self, y_true: Any, features: Any, kernel: Any, bias: Any = None, sample_weight: Any = None,
+        mask: Any = None, implementation: str | None = None,
+    ) -> jax.Array:
+        """This loss of the logits `features @ kernel + bias`, without forming them.
+
+        The same value as `self(y_true, softmax_or_not(features @ kernel + bias))`
+        (the class axis last), computed by `workbench.kernels.linear_softmax_cross_entropy`
+        in vocabulary chunks; `implementation` as that op's (None: the kernel setting).
+        """
+        values, valid = F.sparse_categorical_crossentropy_from_features(
+            y_true, features, kernel, bias, ignore_class=self.ignore_class, implementation=implementation
+        )
+        return self._reduce(values.astype(self.dtype), valid, sample_weight, mask)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        if self.fused:  # only when set, so configs stay readable by Keras
+            config["fused"] = True
+        return config
 
 
 BUILTIN_CLASSES: tuple[type[Loss], ...] = (

@@ -306,6 +306,46 @@ def sparse_categorical_crossentropy(
     return res
 
 
+def sparse_categorical_crossentropy_from_features(
+    y_true: ArrayLike,
+    features: jax.Array,
+    kernel: jax.Array,
+    bias: jax.Array | None = None,
+    ignore_class: int | None = None,
+    implementation: str | None = None,
+) -> tuple[jax.Array, jax.Array | None]:
+    """`sparse_categorical_crossentropy(y_true, features @ kernel + bias, from_logits=True, ...)` and the
+    entries that count (None: all), computed in vocabulary chunks without the logits.
+
+    `features` is [..., hidden], `kernel` [hidden, classes], `bias` [classes] or None; labels outside
+    [0, classes) give 0 as in the unfused loss.
+    """
+    from workbench.kernels import cross_entropy
+
+    features = jnp.asarray(features)
+    if kernel.ndim != 2 or features.shape[-1] != kernel.shape[0]:
+        raise ValueError(
+            f"sparse_categorical_crossentropy from features expects features [..., hidden] and a kernel "
+            f"[hidden, classes]; got features.shape={tuple(features.shape)} and kernel.shape={tuple(kernel.shape)}."
+        )
+    hidden, classes = kernel.shape
+    logits = jax.ShapeDtypeStruct((*features.shape[:-1], classes), features.dtype)
+    labels = _sparse_labels("sparse_categorical_crossentropy", y_true, logits, -1)
+    labels = labels.astype(jnp.int32) if not jnp.issubdtype(labels.dtype, jnp.integer) else labels
+    valid = None if ignore_class is None else labels != ignore_class
+    counted = (labels >= 0) & (labels < classes)
+    if valid is not None:
+        counted = counted & valid
+    kernel = kernel.astype(features.dtype)
+    bias = None if bias is None else bias.astype(features.dtype)
+    tokens = features.reshape(-1, hidden)
+    losses = cross_entropy.linear_softmax_cross_entropy(
+        tokens, kernel, jnp.where(counted, labels, 0).reshape(-1), b=bias,
+        chunk=cross_entropy.default_chunk(tokens.shape[0], classes), implementation=implementation,
+    ).reshape(labels.shape)
+    return jnp.where(counted, losses, 0.0), valid
+
+
 def sparse_valid_mask(y_true: ArrayLike, y_pred: ArrayLike, ignore_class: int | None, axis: int = -1):
     """The entries `sparse_categorical_crossentropy` counts (labels != ignore_class), or None."""
     if ignore_class is None:

@@ -14,6 +14,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from workbench.training.steps import forward_loss
+
 BINS = 30
 
 
@@ -82,17 +84,10 @@ class GradientSummaries:
             mask = jnp.ones(jax.tree_util.tree_leaves(batch["y"])[0].shape[:1], jnp.float32)
 
         def loss_fn(trainable):
-            y_pred, _, extra = model.stateless_call(
-                {"trainable": trainable, "non_trainable": variables["non_trainable"]},
-                batch["x"],
-                training=True,
-                rng=jax.random.key(0),
-                return_losses=True,
-            )
-            loss, _ = spec.total_loss(batch["y"], y_pred, batch.get("sample_weight"), mask)
-            for value in extra:
-                loss = loss + jnp.asarray(value, jnp.float32)
-            return loss
+            return forward_loss(
+                model, spec, {"trainable": trainable, "non_trainable": variables["non_trainable"]},
+                {**batch, "mask": mask}, training=True, rng=jax.random.key(0),
+            )[0]
 
         grads = jax.grad(loss_fn)(variables["trainable"])
         return {k: _summary(v) for k, v in grads.items()}

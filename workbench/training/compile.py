@@ -60,6 +60,7 @@ class CompileSpec:
                              "or an optax GradientTransformation.")
         self.loss_config = loss
         self.losses = [_resolve_loss(v) for v in _per_output(loss, self.names, "loss")]
+        self.fuses = _may_fuse(model, self.losses)
         if loss_weights is None:
             self.loss_weights = [1.0] * len(self.names)
         else:
@@ -131,19 +132,28 @@ class CompileSpec:
         return [tree]
 
     # ------------------------------------------------------------------ pure parts of the step
-    def total_loss(self, y_true, y_pred, sample_weight, mask):
-        """(scalar loss, per-output losses) for one batch; padded samples (mask 0) do not count."""
+    def total_loss(self, y_true, y_pred, sample_weight, mask, heads=None):
+        """(scalar loss, per-output losses) for one batch; padded samples (mask 0) do not count.
+
+        `heads` are the dense calls of the forward pass (`context.capture_heads`): an output that
+        one of them produced, with a fused loss, gets its loss from that layer's inputs and weights.
+        """
         ys, ps = self.flatten(y_true), self.flatten(y_pred)
         sws = self.flatten(sample_weight) if isinstance(sample_weight, (dict, list, tuple)) and len(self.names) > 1 \
             else [sample_weight] * len(self.names)
         keep = mask > 0  # padded samples of a last partial batch
         total, parts = jnp.zeros((), jnp.float32), []
-        for loss, weight, y, p, sw in zip(self.losses, self.loss_weights, ys, ps, sws):
+        for name, loss, weight, y, p, sw in zip(self.names, self.losses, self.loss_weights, ys, ps, sws):
             if loss is None:
                 parts.append(None)
                 continue
             # The losses' mean reductions average over the kept entries only.
-            value = loss(y, p, sample_weight=sw, mask=keep).astype(jnp.float32)
+            head = _fused_head(loss, p, heads, name) if self.fuses else None
+            if head is not None:
+                value = loss.from_features(y, head.inputs, head.kernel, head.bias, sample_weight=sw, mask=keep)
+            else:
+                value = loss(y, p, sample_weight=sw, mask=keep)
+            value = value.astype(jnp.float32)
             parts.append(value)
             total = total + weight * value
         if all(p is None for p in parts):
@@ -187,6 +197,50 @@ def _resolve_loss(identifier):
     # Keras accepts a function of (y_true, y_pred) returning per-sample values.
     name = identifier if isinstance(identifier, str) else getattr(loss, "__name__", "loss")
     return losses_mod.LossFunctionWrapper(loss, name=name)
+
+
+def _may_fuse(model, losses) -> bool:
+    """Whether a loss may be computed from a dense head's features (so the steps capture the heads)."""
+    from workbench.layers import FusedLMHead
+
+    if not any(isinstance(loss, losses_mod.SparseCategoricalCrossentropy) for loss in losses):
+        return False
+    if any(getattr(loss, "fused", False) for loss in losses):
+        return True
+    return any(isinstance(layer, FusedLMHead) for layer in model._flatten_layers())
+
+
+def _fused_head(loss, output, heads, name: str):
+    """The dense call whose features give `loss` for `output` without its logits, or None to use the logits.
+
+    A `FusedLMHead` output with `from_logits=True` fuses; `fused=True` fuses any final Dense, and
+    refuses (with the reason) an output that no Dense produced or one whose activation does not fit.
+    """
+    from workbench import activations
+    from workbench.layers import FusedLMHead
+
+    if not isinstance(loss, losses_mod.SparseCategoricalCrossentropy):
+        return None
+    head = next((h for h in reversed(heads or []) if h.output is output), None)
+    if not loss.fused:
+        if head is not None and isinstance(head.layer, FusedLMHead) and loss.from_logits:
+            return head
+        return None
+    if head is None:
+        seen = ", ".join(sorted({f"'{h.layer.name}'" for h in heads or []})) or "none"
+        raise ValueError(
+            f"SparseCategoricalCrossentropy(fused=True) on output '{name}' needs that output to be a Dense or "
+            f"FusedLMHead layer's own output (nothing applied after it); it is not (dense layers in the "
+            f"model: {seen}). Use fused=False, or end the model in the Dense."
+        )
+    activation = activations.serialize(head.layer.activation)
+    expected = "linear" if loss.from_logits else "softmax"
+    if activation != expected:
+        raise ValueError(
+            f"SparseCategoricalCrossentropy(fused=True, from_logits={loss.from_logits}) on output '{name}' needs "
+            f"its Dense '{head.layer.name}' to have activation '{expected}'; it has '{activation}'."
+        )
+    return head
 
 
 def _mean_update(state, value, n):

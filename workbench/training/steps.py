@@ -8,10 +8,14 @@ device until a callback asks for them.
 
 from __future__ import annotations
 
+import contextlib
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+
+from workbench.core import context
 
 
 def init_state(model, spec, tx, opt_state=None, rng=None, seed: int = 0) -> dict:
@@ -52,6 +56,22 @@ def _take(batches, i):
     return jax.tree_util.tree_map(lambda a: jax.lax.dynamic_index_in_dim(a, i, keepdims=False), batches)
 
 
+def forward_loss(model, spec, variables, batch, *, training: bool, rng=None):
+    """One batch's forward pass and loss: (loss, per-output losses, y_pred, new non-trainable variables).
+
+    The loss adds the model's `add_loss` values and weight regularisers, as Keras adds `model.losses`.
+    With a fused loss (`spec.fuses`) the dense calls are captured, so the loss of an output a Dense
+    produced is computed from its features and the logits are left to whatever else reads them.
+    """
+    with context.capture_heads() if spec.fuses else contextlib.nullcontext() as heads:
+        y_pred, new_nt, extra = model.stateless_call(variables, batch["x"], training=training, rng=rng,
+                                                     return_losses=True)
+    loss, parts = spec.total_loss(batch["y"], y_pred, batch.get("sample_weight"), batch["mask"], heads=heads)
+    for value in extra:
+        loss = loss + jnp.asarray(value, jnp.float32)
+    return loss, parts, y_pred, new_nt
+
+
 def make_train_function(model, spec, tx, loop: bool = True):
     """jit(loop over K steps)(state, batches, valid) -> (state, losses); padded steps (valid False) are not run.
 
@@ -71,13 +91,8 @@ def make_train_function(model, spec, tx, loop: bool = True):
         step_rng = jax.random.fold_in(state["rng"], state["step"])
 
         def loss_fn(trainable):
-            y_pred, new_nt, extra = model.stateless_call(
-                {"trainable": trainable, "non_trainable": state["non_trainable"]},
-                batch["x"], training=True, rng=step_rng, return_losses=True,
-            )
-            loss, parts = spec.total_loss(batch["y"], y_pred, batch["sample_weight"], batch["mask"])
-            for value in extra:  # add_loss() values and weight regularisers, as Keras adds model.losses
-                loss = loss + jnp.asarray(value, jnp.float32)
+            variables = {"trainable": trainable, "non_trainable": state["non_trainable"]}
+            loss, parts, y_pred, new_nt = forward_loss(model, spec, variables, batch, training=True, rng=step_rng)
             return loss, (y_pred, new_nt, parts)
 
         (loss, (y_pred, new_nt, parts)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state["trainable"])
@@ -119,10 +134,7 @@ def make_test_function(model, spec, loop: bool = True):
     run (one step without a loop when `loop` is False)."""
 
     def test_step(metrics, batch, variables):
-        y_pred, _, extra = model.stateless_call(variables, batch["x"], training=False, return_losses=True)
-        loss, parts = spec.total_loss(batch["y"], y_pred, batch["sample_weight"], batch["mask"])
-        for value in extra:
-            loss = loss + jnp.asarray(value, jnp.float32)
+        loss, parts, y_pred, _ = forward_loss(model, spec, variables, batch, training=False)
         return spec.update_metrics(metrics, loss, parts, batch["y"], y_pred, batch["sample_weight"], batch["mask"])
 
     def test_multi(variables, metrics, batches, valid):
