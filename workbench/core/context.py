@@ -10,6 +10,8 @@ import contextlib
 import threading
 from typing import Any, NamedTuple
 
+import jax
+
 _state = threading.local()
 
 
@@ -58,6 +60,48 @@ def portable_scope():
 def portable() -> bool:
     """True while tracing a portable program (see `portable_scope`)."""
     return getattr(_state, "portable", False)
+
+
+class LayerCall(NamedTuple):
+    """One layer call: the layer, its arguments (after input conversion) and outputs, and how deep it was."""
+
+    layer: Any
+    args: tuple
+    kwargs: dict
+    outputs: Any
+    depth: int  # 0 for a call made by no other layer's call
+
+
+@contextlib.contextmanager
+def capture_layer_calls():
+    """Inside this block every layer call is recorded (`LayerCall`s, in the order they finish) into the list
+    it yields; profiling uses it to find each layer's input shapes."""
+    previous = getattr(_state, "layer_calls", None)
+    _state.layer_calls = calls = []
+    try:
+        yield calls
+    finally:
+        _state.layer_calls = previous
+
+
+@contextlib.contextmanager
+def layer_scope(layer):
+    """Around a layer's `call`: its ops are named under the layer's name (XLA's metadata, profiler traces),
+    and it yields how many layer calls enclose this one."""
+    depth = getattr(_state, "layer_depth", 0)
+    _state.layer_depth = depth + 1
+    try:
+        with jax.named_scope(layer.name):
+            yield depth
+    finally:
+        _state.layer_depth = depth
+
+
+def record_layer_call(layer, args, kwargs, outputs, depth: int) -> None:
+    """Called by `Layer` after each call; a no-op outside `capture_layer_calls`."""
+    calls = getattr(_state, "layer_calls", None)
+    if calls is not None:
+        calls.append(LayerCall(layer, args, kwargs, outputs, depth))
 
 
 class HeadCall(NamedTuple):

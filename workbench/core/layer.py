@@ -437,11 +437,13 @@ class Layer(PureForm, JitCall):
             kwargs.pop("mask")
         self._maybe_build(args, {k: v for k, v in kwargs.items() if k != "training"})
         mixed = self.variable_dtype != self.compute_dtype
-        with context.call_context(training), autocast_scope(self.compute_dtype if mixed else None):
+        with context.call_context(training), autocast_scope(self.compute_dtype if mixed else None), \
+                context.layer_scope(self) as depth:
             outputs = self.call(*args, **kwargs)
             if self.activity_regularizer is not None:
                 for out in jax.tree_util.tree_leaves(outputs):
                     self.add_loss(self.activity_regularizer(out))
+        context.record_layer_call(self, args, kwargs, outputs, depth)
         if self._output_shape_seen is None:
             self._output_shape_seen = jax.tree_util.tree_map(
                 lambda x: (None,) + tuple(np.shape(x))[1:], outputs
