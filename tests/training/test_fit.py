@@ -200,6 +200,20 @@ def test_generator_input():
     assert np.isfinite(h.history["loss"][0])
 
 
+def test_a_generator_is_trained_and_predicted_on_every_batch():
+    """Reading the first batch to build and check the model does not drop it, nor does stopping at a limit."""
+    x, y = regression_data(n=64)
+    m = linear_model()
+    m.compile(optimizer="sgd", loss="mse", steps_per_execution=1)
+    m.fit(((x[i:i + 16], y[i:i + 16]) for i in range(0, 64, 16)), epochs=1, verbose=0)
+    assert m._fit_position["global_step"] == 4
+    stream = ((x[i:i + 16], y[i:i + 16]) for i in range(0, 64, 16))
+    m.fit(stream, epochs=2, steps_per_epoch=2, verbose=0)
+    assert m._fit_position["global_step"] == 8 and next(stream, None) is None  # 2 epochs of 2: all 4 read once
+    predicted = m.predict((x[i:i + 16] for i in range(0, 64, 16)), verbose=0)
+    np.testing.assert_allclose(predicted, m.predict(x, verbose=0), rtol=1e-6)
+
+
 def test_sequence_outputs_train_with_a_partial_last_batch():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(10, 5, 2)).astype("float32")

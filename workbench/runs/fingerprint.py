@@ -9,6 +9,7 @@ reading it would consume it or take as long as an epoch.
 
 from __future__ import annotations
 
+import collections.abc
 import hashlib
 from typing import Any
 
@@ -18,13 +19,16 @@ import numpy as np
 LIMIT_BYTES = 64 * 2**20
 
 
-def _is_number_list(value) -> bool:
-    # [0, 1, 2] or [[0.5, 1.0], ...] is one array of labels or values, not a list of inputs.
-    return isinstance(value, list) and bool(value) and isinstance(value[0], (bool, int, float, list))
+def _is_leaf(value) -> bool:
+    # [0, 1, 2] or [[0.5, 1.0], ...] is one array of labels or values, not a list of inputs; a generator or
+    # other one-shot iterator is one opaque source.
+    if isinstance(value, list):
+        return bool(value) and isinstance(value[0], (bool, int, float, list))
+    return isinstance(value, collections.abc.Iterator)
 
 
 def _leaves(name: str, tree) -> list[tuple[str, Any]]:
-    pairs = jax.tree_util.tree_flatten_with_path(tree, is_leaf=_is_number_list)[0]
+    pairs = jax.tree_util.tree_flatten_with_path(tree, is_leaf=_is_leaf)[0]
     return [(name + jax.tree_util.keystr(path), leaf) for path, leaf in pairs]
 
 

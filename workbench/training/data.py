@@ -9,6 +9,8 @@ a last short group is padded with fully-masked batches, which the step skips.
 
 from __future__ import annotations
 
+import itertools
+
 import math
 import warnings
 from collections.abc import Iterator
@@ -136,6 +138,16 @@ class IterableBatches:
         self.data = data
         self.steps = steps
         self.batch_size = None
+        self._peeked: list = []  # a one-shot iterator's first item, read by `first` and still to be trained on
+
+    def first(self) -> dict:
+        """The first batch. A generator's is kept and yielded again by the next epoch, so it is not lost."""
+        one_shot = iter(self.data) is self.data
+        if one_shot and not self._peeked:
+            self._peeked = list(itertools.islice(self.data, 1))
+        for item in self._peeked if one_shot else itertools.islice(self.data, 1):
+            return self.to_batch(item, 0)
+        raise ValueError("The data yielded no batches.")
 
     @property
     def steps_per_epoch(self) -> int | None:
@@ -150,9 +162,10 @@ class IterableBatches:
         """The iterable's batches; with `start`, the first `start` are read and dropped (a resumed epoch
         continues at the same batch only if the iterable yields the same sequence again)."""
         limit = steps if steps is not None else self.steps
-        for i, item in enumerate(self.data):
-            if limit is not None and i >= limit:
-                break
+        items = itertools.chain(self._peeked, self.data)
+        self._peeked = []
+        # islice stops before reading past the limit: a generator's next item stays for the next epoch.
+        for i, item in enumerate(itertools.islice(items, limit)):
             if i < start:
                 continue
             yield self.to_batch(item, i)
