@@ -21,6 +21,7 @@ from workbench import (
     models,
     ops,
     optimizers,
+    profiling,
     regularizers,
     runs,
     saving,

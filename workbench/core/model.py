@@ -104,12 +104,24 @@ class Model(Layer):
 
     # ------------------------------------------------------------------ summary
     def summary(self, line_length: int | None = None, positions=None, print_fn=None,
-                expand_nested: bool = False, show_trainable: bool = False, layer_range=None) -> None:
-        """Print a table of layers, output shapes and parameter counts (Keras' format)."""
+                expand_nested: bool = False, show_trainable: bool = False, layer_range=None, *,
+                costs: bool = False, sample_batch=None) -> None:
+        """Print a table of layers, output shapes and parameter counts (Keras' format).
+
+        `costs=True` adds each layer's forward FLOPs and its share, as XLA counts them for `sample_batch`
+        (default: a batch of one, from the model's input shapes); `workbench.profiling.costs.layer_costs`
+        gives the full figures."""
         from workbench.core import summary
 
+        measured = None
+        if costs:
+            from workbench.profiling.costs import layer_costs
+
+            measured = layer_costs(self, sample_batch)
+        elif sample_batch is not None:
+            raise ValueError("summary(sample_batch=...) is used to count FLOPs: pass costs=True with it.")
         summary.print_summary(self, line_length=line_length, print_fn=print_fn,
-                              expand_nested=expand_nested, show_trainable=show_trainable)
+                              expand_nested=expand_nested, show_trainable=show_trainable, costs=measured)
 
     # ------------------------------------------------------------------ config
     def get_config(self) -> dict:

@@ -1,4 +1,4 @@
-"""`model.summary()`: Keras' table of layers, output shapes and parameter counts."""
+"""`model.summary()`: Keras' table of layers, output shapes and parameter counts, and optionally FLOPs."""
 
 from __future__ import annotations
 
@@ -54,7 +54,21 @@ def _weights_bytes(weights) -> int:
     return int(sum(w.size * w.dtype.itemsize for w in weights))
 
 
-def print_summary(model, line_length=None, print_fn=None, expand_nested=False, show_trainable=False):
+def _flops_unit(flops: float) -> tuple[float, str]:
+    for scale, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M")):
+        if flops >= scale:
+            return scale, prefix
+    return 1e3, "K"
+
+
+def _flops_str(flops: float) -> str:
+    scale, prefix = _flops_unit(flops)
+    return f"{flops / scale:,.2f} {prefix}FLOPs"
+
+
+def print_summary(model, line_length=None, print_fn=None, expand_nested=False, show_trainable=False,
+                  costs=None):
+    """Print the table; `costs` (a `workbench.profiling.costs.LayerCosts`) adds each layer's forward FLOPs."""
     from workbench.core.functional import Functional
     from workbench.core.input_layer import InputLayer
     from workbench.core.sequential import Sequential
@@ -71,9 +85,18 @@ def print_summary(model, line_length=None, print_fn=None, expand_nested=False, s
 
     headers = ["Layer (type)", "Output Shape", "Param #"]
     widths = [33, 24, 15]
+    numeric = {2}
     if connected:
         headers.append("Connected to")
         widths = [21, 19, 12, 19]
+    if costs is not None:
+        flops: dict[str, float] = {}
+        for row in costs.rows:
+            flops[row.layer_name] = flops.get(row.layer_name, 0.0) + row.forward.flops
+        scale, prefix = _flops_unit(max(flops.values(), default=0.0))
+        headers[3:3] = [f"Fwd {prefix}FLOPs", "FLOPs %"]
+        widths[3:3] = [13, 9]
+        numeric |= {3, 4}
     if show_trainable:
         headers.append("Trainable")
         widths.append(9)
@@ -88,6 +111,12 @@ def print_summary(model, line_length=None, print_fn=None, expand_nested=False, s
             _shape_str(_output_shape(layer, graph if isinstance(graph, Functional) else None)),
             f"{_params(layer):,}",
         ]
+        if costs is not None:
+            if layer.name in flops:
+                share = flops[layer.name] / costs.total.forward.flops if costs.total.forward.flops else 0.0
+                row += [f"{flops[layer.name] / scale:,.2f}", f"{100 * share:.1f}%"]
+            else:
+                row += ["-", "-"]
         if connected:
             refs = []
             nodes = [n for n in layer._inbound_nodes if n in graph._node_set]
@@ -104,8 +133,8 @@ def print_summary(model, line_length=None, print_fn=None, expand_nested=False, s
         lines = textwrap.wrap(cell, width - 2, break_on_hyphens=False) or [""]
         return [(f"{line:>{width - 2}}" if right else f"{line:<{width - 2}}") for line in lines]
 
-    def render(cells, left, sep, right, numeric_col=2):
-        wrapped = [wrap(c, w, right=(i == numeric_col)) for i, (c, w) in enumerate(zip(cells, widths))]
+    def render(cells, left, sep, right):
+        wrapped = [wrap(c, w, right=(i in numeric)) for i, (c, w) in enumerate(zip(cells, widths))]
         height = max(len(w) for w in wrapped)
         out = []
         for i in range(height):
@@ -135,6 +164,12 @@ def print_summary(model, line_length=None, print_fn=None, expand_nested=False, s
         lines.append(f" Non-trainable params: {n_non:,} ({_format_size(_weights_bytes(non_trainable))})")
     else:
         lines.append(" Total params: 0 (unbuilt)")
+    if costs is not None:
+        forward, both = costs.model.forward.flops, costs.model.forward_backward.flops
+        lines.append(
+            f" FLOPs per batch of {costs.batch_size}: {_flops_str(forward)} forward, {_flops_str(both)} "
+            "forward+backward (XLA's cost analysis)"
+        )
     for line in lines:
         print_fn(line)
 

@@ -21,6 +21,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from workbench.profiling import timing
 from workbench.runs import histograms as hist_mod
 from workbench.runs import provenance
 from workbench.runs.events import EventWriter
@@ -37,6 +38,7 @@ from workbench.runs.records import (
 from workbench.training.callbacks import Callback
 
 FORMAT = 1
+PROFILE_FILES = {"steps": "profile/steps.jsonl", "compile": "profile/compiles.jsonl"}
 STATUSES = ("running", "finished", "failed", "interrupted")
 
 
@@ -212,11 +214,13 @@ class RunLogger(Callback):
                 "histograms": "histograms.jsonl",
                 "tensorboard": ["train", "validation"],
                 "checkpoints": "checkpoints" if self.checkpoints else None,
+                "profile": "profile",
             },
         }
+        (self.path / "profile").mkdir(exist_ok=True)
         self._files = {
             name: open(self.path / name, "a", encoding="utf-8")
-            for name in ("metrics.jsonl", "histograms.jsonl")
+            for name in ("metrics.jsonl", "histograms.jsonl", *PROFILE_FILES.values())
         }
         self._events = EventWriter(self.path)
         self._open = True
@@ -414,7 +418,17 @@ class RunLogger(Callback):
             ("gradients", self._step, self._epoch, self._gradients(variables, batch, index))
         )
 
+    def on_profile(self, record: dict):
+        if self._open:
+            name = PROFILE_FILES.get(record.get("kind"))
+            if name is not None:
+                self._write(name, [record])
+
     def _save_checkpoint(self, epoch_logs: dict) -> None:
+        with timing.current(self.model).measure("checkpoint"):
+            self._save_checkpoint_now(epoch_logs)
+
+    def _save_checkpoint_now(self, epoch_logs: dict) -> None:
         self._last_save = time.monotonic()
         self._saved_epoch = self._epoch
         from workbench.training.checkpoint_callbacks import _history_of, _record

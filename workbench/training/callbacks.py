@@ -9,6 +9,8 @@ import time
 
 import numpy as np
 
+from workbench.profiling import timing
+
 
 class Callback:
     """Base class: override any of Keras' `on_*` hooks. `self.model` is set by `fit`."""
@@ -50,11 +52,16 @@ class Callback:
     def on_fit_exit(self):
         """Called whenever `fit` returns or raises, after `on_train_end` when there is one."""
 
+    def on_profile(self, record: dict):
+        """Called with fit's profile records as they are made: a compilation (`{"kind": "compile", ...}`) or
+        an epoch's step-time breakdown (`{"kind": "steps", ...}`); see `workbench.profiling`."""
+
 
 class CallbackList:
     """Calls a hook on every callback in order."""
 
     def __init__(self, callbacks, model, params: dict):
+        self.model = model
         self.callbacks = list(callbacks)
         for cb in self.callbacks:
             if not isinstance(cb, Callback):
@@ -69,6 +76,16 @@ class CallbackList:
         def call(*args, **kwargs):
             for cb in self.callbacks:
                 getattr(cb, hook)(*args, **kwargs)
+
+        if hook == "on_profile":  # records about the time spent, not part of it
+            return call
+        timer = timing.current(self.model)
+
+        def timed(*args, **kwargs):
+            with timer.measure("callbacks"):
+                call(*args, **kwargs)
+
+        return timed
 
         return call
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from workbench.profiling import timing
 from workbench.training.callbacks import Callback
 from workbench.training.checkpoints import TrainCheckpointer, variable_order
 
@@ -106,8 +107,9 @@ class BackupAndRestore(Callback):
 
     def _save(self, epoch_logs: dict | None = None) -> None:
         model = self.model
-        record = _record(model, _history_of(model, epoch_logs))
-        self._checkpointer.save(model._train_state, record, variable_order(model))
+        with timing.current(model).measure("checkpoint"):
+            record = _record(model, _history_of(model, epoch_logs))
+            self._checkpointer.save(model._train_state, record, variable_order(model))
 
     def on_train_batch_end(self, batch, logs=None):
         if self._trigger is not None and self._trigger.due(self.model._fit_position["global_step"]):
@@ -222,6 +224,10 @@ class ModelCheckpoint(Callback):
     def _maybe_save(self, epoch: int, batch, logs: dict) -> None:
         if self.save_best_only and not self._improved(logs):
             return
+        with timing.current(self.model).measure("checkpoint"):
+            self._save_now(epoch, batch, logs)
+
+    def _save_now(self, epoch: int, batch, logs: dict) -> None:
         if self._kind == "dir":
             record = {**_record(self.model, _history_of(self.model, logs if batch is None else None)),
                       "logs": {k: float(v) for k, v in logs.items() if np.ndim(v) == 0}}

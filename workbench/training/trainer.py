@@ -18,6 +18,8 @@ import warnings
 import jax
 import numpy as np
 
+from workbench.profiling import timing
+from workbench.profiling.memory import device_memory
 from workbench.training import data as data_mod
 from workbench.training import prefetch, watchers
 from workbench.training import steps as steps_mod
@@ -280,7 +282,12 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
     model._fit_seed_used = seed
     model._train_state = state
     _write_back(model, state)
-    dispatch = _Dispatcher(model, train_fn, results_fn, cb, global_step=int(state["step"]))
+    timer = timing.StepTimer() if timing.enabled() else None
+    model._step_timer = timer
+    compiles = model._compile_log = timing.CompileLog(timer)
+    compiles.listeners.append(cb.on_profile)
+    model.fit_profile = {"steps": [], "compiles": compiles.records}
+    dispatch = _Dispatcher(model, train_fn, results_fn, cb, compiles, global_step=int(state["step"]))
     model._fit_position = {"epoch": start_epoch, "step": start_step, "global_step": dispatch.global_step}
     # What a checkpoint saves about the input: the Dataset iterator's position after the last step run.
     model._fit_data_state = (lambda: source.state_at(model._fit_position["epoch"], model._fit_position["step"])) \
@@ -325,17 +332,25 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
             finally:
                 feed.close()
                 model._fit_data_wait += feed.wait_seconds
+                timing.current(model).add("data_wait", feed.wait_seconds)
             if getattr(source, "exhausted", False):
                 model.stop_training = True
             state = model._train_state
-            epoch_logs = as_numbers(results_fn(state["metrics"]))
+            with timing.current(model).measure("device"):
+                epoch_logs = as_numbers(results_fn(state["metrics"]))
             if val_source is not None and (epoch + 1) % validation_freq == 0:
-                val = _evaluate_source(model, spec, val_source, {**state["trainable"], **state["non_trainable"]},
-                                       validation_steps)
+                with timing.current(model).measure("validation"):
+                    val = _evaluate_source(model, spec, val_source,
+                                           {**state["trainable"], **state["non_trainable"]}, validation_steps)
                 epoch_logs.update({f"val_{k_}": v for k_, v in val.items()})
             logs = epoch_logs
             model._fit_position = {"epoch": epoch + 1, "step": 0, "global_step": dispatch.global_step}
             cb.on_epoch_end(epoch, logs)
+            if timer is not None:
+                record = {"kind": "steps", "epoch": epoch, "step": dispatch.global_step, "wall": time.time(),
+                          **timer.take(), "memory": device_memory()}
+                model.fit_profile["steps"].append(record)
+                cb.on_profile(record)
             if model.stop_training:
                 break
         _write_back(model, model._train_state)
@@ -348,6 +363,7 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
         warnings.warn("Training interrupted: the model keeps the weights of the last finished step.", stacklevel=2)
         return history
     finally:
+        model._step_timer = model._compile_log = None
         for c in cbs:
             c.on_fit_exit()
             if getattr(c, "run_id", None) is not None and getattr(c, "path", None) is not None:
@@ -363,8 +379,9 @@ class _Dispatcher:
     ahead of the device, so the memory held by queued batches stays bounded.
     """
 
-    def __init__(self, model, train_fn, results_fn, cb, global_step: int):
+    def __init__(self, model, train_fn, results_fn, cb, compiles: timing.CompileLog, global_step: int):
         self.model, self.train_fn, self.results_fn, self.cb = model, train_fn, results_fn, cb
+        self.compiles = compiles
         self.global_step = global_step
         self.in_flight: collections.deque = collections.deque()
 
@@ -375,7 +392,9 @@ class _Dispatcher:
         if _variables_changed(model, state):
             state = _refresh_from_model(model, state)
         self.cb.on_train_batch_begin(step)
-        state, losses = self.train_fn(state, stacked, valid)
+        state, losses = self.compiles.call("train step", self.train_fn, state, stacked, valid,
+                                           arg_names=("state", "batch", "valid"), axis0="steps per dispatch",
+                                           context={"epoch": epoch, "step": self.global_step})
         model._train_state = state
         model._first_nonfinite = functools.partial(_first_nonfinite, losses, n, step)
         # Per-step losses of this dispatch for loggers: (device array, valid count, global step of the first).
@@ -386,16 +405,21 @@ class _Dispatcher:
         _write_back(model, state)
         model._fit_position = {"epoch": epoch, "step": step, "global_step": self.global_step}
         self.in_flight.append(losses)
+        timer = timing.current(model)
         if len(self.in_flight) > _IN_FLIGHT:
-            self.in_flight.popleft().block_until_ready()
-        logs = self.results_fn(state["metrics"])
+            with timer.measure("device"):
+                self.in_flight.popleft().block_until_ready()
+        logs = self.compiles.call("metrics", self.results_fn, state["metrics"], arg_names=("metrics",))
         self.cb.on_train_batch_end(step - 1, logs)
+        if isinstance(timer, timing.StepTimer):
+            timer.steps += n
         return step, logs
 
     def wait(self) -> None:
         """Block until every dispatched step has run."""
-        while self.in_flight:
-            self.in_flight.popleft().block_until_ready()
+        with timing.current(self.model).measure("device"):
+            while self.in_flight:
+                self.in_flight.popleft().block_until_ready()
 
 
 def _first_nonfinite(losses, n: int, offset: int):
@@ -433,9 +457,14 @@ def _evaluate_source(model, spec, source, flat_variables, steps=None) -> dict:
     metrics = spec.init_metric_states()
     k = 1 if not loop else spec.steps_per_execution if spec.steps_per_execution != "auto" else 32
     feed = prefetch.Prefetcher(source.epoch(0, steps), k)
+    compiles = getattr(model, "_compile_log", None)  # in a fit: validation's compilations are logged too
     try:
         for stacked, valid, _ in feed:
-            metrics = test_fn(variables, metrics, stacked, valid)
+            if compiles is None:
+                metrics = test_fn(variables, metrics, stacked, valid)
+            else:
+                metrics = compiles.call("test step", test_fn, variables, metrics, stacked, valid,
+                                        arg_names=("variables", "metrics", "batch", "valid"), category="validation")
     finally:
         feed.close()
     return as_numbers(results_fn(metrics))
