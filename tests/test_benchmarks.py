@@ -119,3 +119,14 @@ def test_smoke_kernels_quick_checks_and_times_every_op_and_implementation_on_cpu
                               out.stdout, re.MULTILINE)
             assert rows, f"no checked {impl} row for {op}:\n{out.stdout}"
             assert all(float(r[1]) > 0 and float(r[2]) > 0 for r in rows), rows
+
+
+PROFILING = SCRIPT.with_name("profiling_overhead.py")
+
+
+def test_smoke_profiling_overhead_quick_times_both_settings_on_and_off():
+    out = subprocess.run([sys.executable, str(PROFILING), "--quick"], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    for setting in ("1", "auto"):
+        row = re.search(rf"^\| {setting} \| (\d+) \| {NUMBER} \| {NUMBER} \|", out.stdout, re.MULTILINE)
+        assert row and all(float(v) > 0 for v in row.groups()), out.stdout
