@@ -21,7 +21,8 @@ A fit's profile lives in its run folder, `runs/<run-id>/profile/`:
 
 from workbench.profiling.costs import LayerCosts, layer_costs
 from workbench.profiling.memory import device_memory, train_step_memory
-from workbench.profiling.timing import RecompilationWarning, set_enabled as set_step_timing
+from workbench.profiling.timing import RecompilationWarning
+from workbench.profiling.timing import set_enabled as set_step_timing
 from workbench.profiling.trace import TraceSummary, read_trace, trace
 
 __all__ = [

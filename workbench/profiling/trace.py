@@ -34,6 +34,8 @@ from typing import Any, NamedTuple
 
 import jax
 
+from workbench.profiling.hlo_protos import HloOp, Program, as_int, hlo_programs
+
 _SUMMARY_FILE = "trace_summary.json"
 _TRACE_SUFFIXES = (".xplane.pb", ".trace.json.gz", "perfetto_trace.json.gz")
 # Ops that run other ops: their time is the time of what they contain.
@@ -252,24 +254,12 @@ class _OpEvent(NamedTuple):
     duration_ns: float
 
 
-class _HloOp(NamedTuple):
-    opcode: str
-    op_name: str  # the name stack it was traced under
-    category: str
-
-
-class _Program(NamedTuple):
-    id: int | None
-    name: str
-    ops: dict[str, _HloOp]
-
-
 def _summarise(folder: Path, session: Path, top: int, *, steps, wall_s) -> TraceSummary:
     files = sorted(f for f in session.iterdir() if f.is_file())
     xplanes = [f for f in files if f.name.endswith(".xplane.pb")]
     notes, programs = [], []
     try:
-        programs = [p for f in xplanes for p in _hlo_programs(f.read_bytes())]
+        programs = [p for f in xplanes for p in hlo_programs(f.read_bytes())]
     except (ValueError, IndexError, UnicodeDecodeError):  # a format this reader does not know
         programs = []
     if xplanes and hasattr(jax.profiler, "ProfileData"):
@@ -328,7 +318,7 @@ def _xplane_events(file: Path) -> Iterator[_OpEvent]:
                     stats = dict(event.stats)
                     if "hlo_op" in stats or ops_line:
                         yield _OpEvent(plane.name, line.name, str(stats.get("hlo_op", event.name)),
-                                       stats.get("hlo_module"), _int(stats.get("program_id")),
+                                       stats.get("hlo_module"), as_int(stats.get("program_id")),
                                        float(event.duration_ns))
 
 
@@ -346,7 +336,7 @@ def _json_events(file: Path) -> Iterator[_OpEvent]:
         line = threads.get((e.get("pid"), e.get("tid")), "")
         if e.get("ph") == "X" and ("hlo_op" in args or line == "XLA Ops"):
             yield _OpEvent(processes.get(e.get("pid"), ""), line, str(args.get("hlo_op", e.get("name"))),
-                           args.get("hlo_module"), _int(args.get("program_id")), float(e.get("dur", 0)) * 1e3)
+                           args.get("hlo_module"), as_int(args.get("program_id")), float(e.get("dur", 0)) * 1e3)
 
 
 def _executed_ops(events: list[_OpEvent]) -> list[_OpEvent]:
@@ -361,7 +351,7 @@ def _executed_ops(events: list[_OpEvent]) -> list[_OpEvent]:
     return [e for e in chosen if e.plane not in with_ops_line or e.line == "XLA Ops"]
 
 
-def _hlo_of_ops(programs: list[_Program], events: list[_OpEvent]) -> dict[tuple, _HloOp]:
+def _hlo_of_ops(programs: list[Program], events: list[_OpEvent]) -> dict[tuple, HloOp]:
     """The HLO instruction of each (module, op) the events ran.
 
     Events name their module, but one name often has several programs (fit's K-step and single-step
@@ -408,153 +398,6 @@ def _scopes(op_name: str) -> list[str]:
         if part and not _WRAPPER.fullmatch(part) and not _NOT_SCOPES.fullmatch(part):
             scopes.append(part)
     return scopes
-
-
-# --- the HLO of the traced programs ---------------------------------------------------------------------
-#
-# The XSpace's "/host:metadata" plane holds each program's HloProto as the "Hlo Proto" stat of an event
-# metadata entry. jax's ProfileData does not expose event metadata, and jax ships no Python classes for
-# these protos, so the few fields needed are read from the protobuf wire format. Field numbers:
-# XSpace/XPlane/XEventMetadata/XStat in tsl's profiler/protobuf/xplane.proto; HloProto, HloModuleProto,
-# HloComputationProto and HloInstructionProto in xla/service/hlo.proto; OpMetadata in xla/xla_data.proto.
-
-
-def _hlo_programs(xspace: bytes) -> list[_Program]:
-    """Every program whose HLO the trace holds: id, module name and instructions."""
-    programs = []
-    for number, plane in _fields(memoryview(xspace)):
-        if number != 1:  # XSpace.planes
-            continue
-        fields = list(_fields(plane))
-        if _text(next((v for n, v in fields if n == 2), b"")) != "/host:metadata":  # XPlane.name
-            continue
-        stat_names = {}
-        for n, entry in fields:
-            if n == 5:  # XPlane.stat_metadata: map<int64, XStatMetadata{name = 2}>
-                key, value = _map_entry(entry)
-                stat_names[key] = _text(_first(value, 2))
-        for n, entry in fields:
-            if n != 4:  # XPlane.event_metadata: map<int64, XEventMetadata{stats = 5}>
-                continue
-            stats = {}
-            for m, stat in _fields(_map_entry(entry)[1]):
-                if m == 5:  # XStat{metadata_id = 1, uint64 = 3, int64 = 4, bytes = 6}
-                    s = dict(_fields(stat))
-                    stats[stat_names.get(s.get(1))] = s.get(6, s.get(3, s.get(4)))
-            if "Hlo Proto" in stats:
-                programs.append(_Program(stats.get("program_id"), *_hlo_module(stats["Hlo Proto"])))
-    return programs
-
-
-def _hlo_module(hlo_proto) -> tuple[str, dict[str, _HloOp]]:
-    """The module's name and its instructions: opcode, op_name metadata and category."""
-    module = _first(hlo_proto, 1)  # HloProto.hlo_module
-    computations = {}  # id -> [(name, opcode, op_name, called ids, custom call target)]
-    for n, comp in _fields(module):
-        if n != 3:  # HloModuleProto.computations
-            continue
-        instructions, comp_id = [], 0  # proto3 leaves a zero id out
-        for m, value in _fields(comp):
-            if m == 5:  # HloComputationProto.id
-                comp_id = value
-            elif m == 2:  # HloComputationProto.instructions
-                name = opcode = op_name = target = ""
-                called = []
-                for k, v in _fields(value):
-                    if k == 1:
-                        name = _text(v)
-                    elif k == 2:
-                        opcode = _text(v)
-                    elif k == 7:  # HloInstructionProto.metadata: OpMetadata{op_name = 2}
-                        op_name = _text(_first(v, 2))
-                    elif k == 28:
-                        target = _text(v)
-                    elif k == 38:  # called_computation_ids, packed or not
-                        called += [v] if isinstance(v, int) else list(_varints(v))
-                instructions.append((name, opcode, op_name, called, target))
-        computations[comp_id] = instructions
-
-    def inside(ids, seen=()) -> list[tuple]:
-        out = []
-        for i in ids:
-            if i not in seen:
-                for ins in computations.get(i, []):
-                    out += [ins, *inside(ins[3], (*seen, i))]
-        return out
-
-    ops = {}
-    for instructions in computations.values():
-        for name, opcode, op_name, called, target in instructions:
-            fused = inside(called) if opcode == "fusion" else []
-            kinds = {opcode, *(i[1] for i in fused)}
-            targets = " ".join([target, *(i[4] for i in fused)]).lower()
-            if kinds & {"dot", "ragged-dot"} or "gemm" in targets or "matmul" in targets:
-                category = "matmul"
-            elif "convolution" in kinds or "conv" in targets:
-                category = "convolution"
-            else:
-                category = opcode
-            if not op_name:  # a fusion without metadata of its own: that of its main (or first named) op
-                named = sorted((i for i in fused if i[2]), key=lambda i: i[1] not in ("dot", "convolution"))
-                op_name = named[0][2] if named else ""
-            ops[name] = _HloOp(opcode, op_name, category)
-    return _text(_first(module, 1)), ops
-
-
-def _fields(buf) -> Iterator[tuple[int, Any]]:
-    """(field number, value) of each field of a protobuf message: an int, or bytes where length-delimited."""
-    i = 0
-    while i < len(buf):
-        key, i = _varint(buf, i)
-        number, wire = key >> 3, key & 7
-        if wire == 0:
-            value, i = _varint(buf, i)
-        elif wire in (1, 2, 5):
-            size = 8 if wire == 1 else 4 if wire == 5 else None
-            if size is None:
-                size, i = _varint(buf, i)
-            value, i = buf[i:i + size], i + size
-        else:
-            raise ValueError(f"protobuf wire type {wire} (groups) is not read here")
-        yield number, value
-
-
-def _varint(buf, i: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        byte = buf[i]
-        i += 1
-        value |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return value, i
-        shift += 7
-
-
-def _varints(buf) -> Iterator[int]:
-    i = 0
-    while i < len(buf):
-        value, i = _varint(buf, i)
-        yield value
-
-
-def _first(message, number: int, default=b""):
-    return next((v for n, v in _fields(message) if n == number), default)
-
-
-def _map_entry(entry) -> tuple[Any, Any]:
-    fields = dict(_fields(entry))
-    return fields.get(1), fields.get(2, b"")
-
-
-def _text(value) -> str:
-    return str(value, "utf-8")
-
-
-def _int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _read_json(path: Path) -> dict:
