@@ -25,11 +25,11 @@ import time
 from pathlib import Path
 
 import jax
+from results_section import write_section
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 HEADING = "## Dashboard and run-log overhead (`benchmarks/dashboard_overhead.py`)"
-BEGIN, END = "<!-- dashboard_overhead: begin -->", "<!-- dashboard_overhead: end -->"
 TARGET = 0.03
 
 SETUP = """
@@ -156,16 +156,6 @@ def table(r: dict, width: int) -> str:
     ])
 
 
-def write_results(text: str) -> None:
-    doc = RESULTS.read_text()
-    block = f"{BEGIN}\n{text}\n{END}"
-    if BEGIN in doc and END in doc:
-        doc = doc[: doc.index(BEGIN)] + block + doc[doc.index(END) + len(END):]
-    else:
-        doc = doc.rstrip("\n") + f"\n\n{HEADING}\n\n{block}\n"
-    RESULTS.write_text(doc)
-
-
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15, help="interleaved on/off fits")
@@ -193,7 +183,7 @@ def main(argv=None) -> None:
     print(text)
     print("per-round seconds:", json.dumps(result["times"]))
     if args.write:
-        write_results(text)
+        write_section("dashboard_overhead", HEADING, text)
         print(f"wrote {RESULTS}")
     sys.exit(0)
 

@@ -14,21 +14,17 @@ peak memory is XLA's own account of a compiled call (arguments, outputs and temp
 from __future__ import annotations
 
 import argparse
-import re
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from results_section import write_section
 from workbench.kernels import dispatch
 
 from workbench import kernels
-
-RESULTS = Path(__file__).with_name("RESULTS.md")
-BEGIN, END = "<!-- kernels: begin -->", "<!-- kernels: end -->"
 
 
 def _time(fn, args, repeats: int) -> float:
@@ -142,16 +138,6 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def write_results(text: str) -> None:
-    content = RESULTS.read_text()
-    block = f"{BEGIN}\n{text}\n{END}"
-    if BEGIN in content:
-        content = re.sub(re.escape(BEGIN) + r".*?" + re.escape(END), lambda _: block, content, flags=re.S)
-    else:
-        content += f"\n## Kernels (`benchmarks/kernels.py`)\n\n{block}\n"
-    RESULTS.write_text(content)
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny shapes: a smoke run, numbers mean nothing")
@@ -166,7 +152,7 @@ def main(argv=None) -> int:
     print(text)
     bad = [r for r in rows if r.get("ok") is False or "error" in r]
     if args.write:
-        write_results(text)
+        write_section("kernels", "## Kernels (`benchmarks/kernels.py`)", text)
     if bad:
         print(f"\n{len(bad)} row(s) failed their check or did not run.", file=sys.stderr)
         return 1

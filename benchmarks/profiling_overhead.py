@@ -19,7 +19,6 @@ import argparse
 import datetime
 import os
 import platform
-import re
 import statistics
 import sys
 import time
@@ -30,12 +29,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from results_section import write_section  # noqa: E402
+
 import workbench as wb  # noqa: E402
 from workbench.profiling import timing  # noqa: E402
 
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 HEADING = "## Step-time breakdown overhead (`benchmarks/profiling_overhead.py`)"
-BEGIN, END = "<!-- profiling_overhead: begin -->", "<!-- profiling_overhead: end -->"
 TARGET = 0.02
 
 
@@ -94,16 +93,6 @@ def table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def write_results(text: str) -> None:
-    content = RESULTS.read_text()
-    block = f"{BEGIN}\n{text}\n{END}"
-    if BEGIN in content:
-        content = re.sub(re.escape(BEGIN) + r".*?" + re.escape(END), lambda _: block, content, flags=re.S)
-    else:
-        content = content.rstrip("\n") + f"\n\n\n{HEADING}\n\n{block}\n"
-    RESULTS.write_text(content)
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny run: a smoke test, numbers mean nothing")
@@ -128,7 +117,7 @@ def main(argv=None) -> int:
     text = f"{header}\n\n{table(results)}"
     print(text)
     if args.write and not args.quick:
-        write_results(text)
+        write_section("profiling_overhead", HEADING, text)
     return 0
 
 

@@ -73,15 +73,21 @@ class LayerCall(NamedTuple):
 
 
 @contextlib.contextmanager
+def _recording(slot: str):
+    """A fresh list in `_state.<slot>` for the block (the enclosing block's list comes back after it)."""
+    previous = getattr(_state, slot, None)
+    records: list = []
+    setattr(_state, slot, records)
+    try:
+        yield records
+    finally:
+        setattr(_state, slot, previous)
+
+
 def capture_layer_calls():
     """Inside this block every layer call is recorded (`LayerCall`s, in the order they finish) into the list
     it yields; profiling uses it to find each layer's input shapes."""
-    previous = getattr(_state, "layer_calls", None)
-    _state.layer_calls = calls = []
-    try:
-        yield calls
-    finally:
-        _state.layer_calls = previous
+    return _recording("layer_calls")
 
 
 @contextlib.contextmanager
@@ -99,9 +105,9 @@ def layer_scope(layer):
 
 def record_layer_call(layer, args, kwargs, outputs, depth: int) -> None:
     """Called by `Layer` after each call; a no-op outside `capture_layer_calls`."""
-    calls = getattr(_state, "layer_calls", None)
-    if calls is not None:
-        calls.append(LayerCall(layer, args, kwargs, outputs, depth))
+    records = getattr(_state, "layer_calls", None)
+    if records is not None:  # checked first: a layer call outside profiling builds nothing
+        records.append(LayerCall(layer, args, kwargs, outputs, depth))
 
 
 class HeadCall(NamedTuple):
@@ -114,7 +120,6 @@ class HeadCall(NamedTuple):
     output: Any
 
 
-@contextlib.contextmanager
 def capture_heads():
     """Inside this block, dense layers record their calls (`HeadCall`s) into the list it yields.
 
@@ -122,16 +127,11 @@ def capture_heads():
     Dense layer produced can be computed from that layer's inputs and weights
     instead of from the logits (`SparseCategoricalCrossentropy(fused=True)`).
     """
-    previous = getattr(_state, "heads", None)
-    _state.heads = calls = []
-    try:
-        yield calls
-    finally:
-        _state.heads = previous
+    return _recording("heads")
 
 
 def record_head(layer, inputs, kernel, bias, output) -> None:
     """Called by dense layers after computing `output`; a no-op outside `capture_heads`."""
-    calls = getattr(_state, "heads", None)
-    if calls is not None:
-        calls.append(HeadCall(layer, inputs, kernel, bias, output))
+    records = getattr(_state, "heads", None)
+    if records is not None:
+        records.append(HeadCall(layer, inputs, kernel, bias, output))
