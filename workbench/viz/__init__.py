@@ -1,10 +1,11 @@
-"""Notebook widgets: the live training dashboard, and runs compared from their folders.
+"""Notebook widgets: the live training dashboard, runs compared from their folders, and the profiling panel.
 
     dash = workbench.viz.LiveDashboard("mlp")
     dash                                   # a cell's last expression shows it
     model.fit(x, y, epochs=5, callbacks=[dash.callback()])
 
     workbench.viz.compare()                # every run in workbench.runs.runs_dir(), side by side
+    workbench.viz.ProfilePanel(model, sample_batch=x[:8], x=x, y=y)   # where time and memory go
 
 `in_notebook()` tells whether widgets can show (else `fit` prints a text progress bar).
 The widget classes import anywidget and ipywidgets (about 0.4 s) only when first used.
@@ -20,6 +21,7 @@ __all__ = [
     "BASIS_POINTS",
     "DashboardCallback",
     "LiveDashboard",
+    "ProfilePanel",
     "RunComparison",
     "compare",
     "distribution_bands",
@@ -46,6 +48,7 @@ def _unavailable(name: str, error: ImportError) -> type:
 
 _WIDGETS = {
     "LiveDashboard": "workbench.viz.dashboard",
+    "ProfilePanel": "workbench.viz.profile_panel",
     "RunComparison": "workbench.viz.run_comparison",
     "compare": "workbench.viz.run_comparison",
 }
