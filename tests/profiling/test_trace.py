@@ -139,3 +139,10 @@ def test_bad_input_is_refused_with_what_to_do(runs_root, tmp_path):
         read_trace(tmp_path)
     with pytest.raises(FileNotFoundError, match="no such file"):
         read_trace(tmp_path / "missing")
+
+
+def test_the_summary_counts_the_steps_that_ran_when_the_data_is_shorter(runs_root):
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(64, 64)).astype("float32"), rng.integers(0, 10, 64)
+    summary = trace(mlp(), steps=5, x=x, y=y, batch_size=32)  # two batches of 32
+    assert summary.steps == 2

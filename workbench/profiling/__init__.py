@@ -11,11 +11,12 @@ recompilation log, and profiler traces.
 
 A fit's profile lives in its run folder, `runs/<run-id>/profile/`:
 
-- `steps.jsonl`: one record per epoch, `{"kind": "steps", "epoch", "step", "wall", "steps", "seconds":
-  {"data_wait", "compile", "dispatch", "device", "callbacks", "checkpoint", "validation", "other"},
-  "memory"}`: where the epoch's wall time went (see `workbench.profiling.timing`).
+- `steps.jsonl`: one record per epoch, `{"kind": "steps", "epoch", "step", "wall", "elapsed", "steps",
+  "seconds": {"data_wait", "compile", "dispatch", "device", "callbacks", "checkpoint", "validation",
+  "other"}, "memory"}`: where the epoch's `elapsed` seconds went (see `workbench.profiling.timing`);
+  `wall` is when it ended (Unix time), `memory` the device's bytes in use where reported.
 - `compiles.jsonl`: one record per compilation of fit's functions, `{"kind": "compile", "function",
-  "wall", "seconds", "count", "cause", "epoch", "step"}`.
+  "wall", "seconds", "count", "cause", "epoch", "step"}` (`wall`: when it ended, Unix time).
 - `trace/`: traces taken by `trace`, with `trace_summary.json`.
 """
 

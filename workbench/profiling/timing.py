@@ -89,11 +89,12 @@ class StepTimer:
             self._open[-1][1] += seconds
 
     def take(self) -> dict:
-        """The breakdown since the last take, `{"wall", "steps", "seconds": {category: s, "other": s}}`; resets."""
-        wall = time.perf_counter() - self._since
+        """The breakdown since the last take, `{"elapsed", "steps", "seconds": {category: s, "other": s}}`;
+        resets."""
+        elapsed = time.perf_counter() - self._since
         seconds = {k: round(v, 6) for k, v in self.seconds.items()}
-        seconds["other"] = round(max(0.0, wall - sum(self.seconds.values())), 6)
-        out = {"wall": round(wall, 6), "steps": self.steps, "seconds": seconds}
+        seconds["other"] = round(max(0.0, elapsed - sum(self.seconds.values())), 6)
+        out = {"elapsed": round(elapsed, 6), "steps": self.steps, "seconds": seconds}
         self._reset()
         return out
 
@@ -219,7 +220,8 @@ class CompileLog:
                 f"The {name} function compiled {count} times in this fit (last cause: {record['cause']}); each "
                 "compilation stalls training. Give every batch the same shape (a fixed batch size, padding, or "
                 "drop_remainder=True on a Dataset).",
-                RecompilationWarning, stacklevel=4,
+                # Shown at the user's model.fit: _record < call < fit's dispatcher < trainer.fit < Model.fit.
+                RecompilationWarning, stacklevel=6,
             )
 
     def summary(self) -> dict[str, Any]:

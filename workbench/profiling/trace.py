@@ -141,7 +141,7 @@ def trace(target, steps: int = 10, *, x=None, y=None, batch_size: int | None = N
     run_once()  # compiles, outside the trace
     with jax.profiler.trace(folder, create_perfetto_trace=create_perfetto_trace):
         started = time.perf_counter()
-        run_once()
+        steps = run_once()
         wall_s = time.perf_counter() - started
     # jax names a session by the second it ended, so a trace soon after another may rewrite its files.
     written = [f for f in _trace_files(folder) if before.get(f) != f.stat().st_mtime_ns]
@@ -192,11 +192,14 @@ def _fit_round(model, steps, x, y, batch_size, fit_kwargs) -> Callable[[], None]
     if fixed:
         raise ValueError(f"trace() sets {sorted(fixed)} of the fit itself; leave them out.")
 
-    def run_once():
+    def run_once() -> int:
+        """Train; returns the steps run (fewer than `steps` when the data runs out first)."""
+        before = _global_step(model)
         # The same steps each round, so the traced round runs the programs the warm-up compiled.
         model.fit(x, y, batch_size=batch_size, epochs=1, steps_per_epoch=steps, verbose=0, log=False,
                   **fit_kwargs)
         jax.block_until_ready(model.get_variables())
+        return _global_step(model) - before
 
     return run_once
 
@@ -210,11 +213,16 @@ def _call_round(fn, steps) -> Callable[[], None]:
     except ValueError:  # no signature to check (some builtins): calling it will tell
         pass
 
-    def run_once():
+    def run_once() -> int:
         for _ in range(steps):
             jax.block_until_ready(fn())
+        return steps
 
     return run_once
+
+
+def _global_step(model) -> int:
+    return int((getattr(model, "_fit_position", None) or {}).get("global_step", 0))
 
 
 def _trace_folder(run, default_run) -> Path:

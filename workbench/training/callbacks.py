@@ -87,8 +87,6 @@ class CallbackList:
 
         return timed
 
-        return call
-
 
 class History(Callback):
     """Records the logs of every epoch: `history.history["loss"]` is a list, one value per epoch."""
