@@ -16,15 +16,17 @@ inner span's time counts for its own category only. Because steps run
 asynchronously, a device-bound fit shows up as `device` (the host waits) and
 a host-bound one as `data_wait`, `dispatch` or `callbacks`.
 
-`CompileLog` notices a compilation by the jitted function's cache growing
-during a call, and names the cause by comparing the call's argument shapes
-and dtypes with those of the function's previous compilation.
+`CompileLog` notices a compilation by jax's own compile events (tracing,
+lowering, the backend compiler: `jax.monitoring`) arriving during a call, and
+names the cause by comparing the call's argument shapes, dtypes and layouts
+with those of the function's previous compilation.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import time
 import warnings
 from typing import Any
@@ -36,6 +38,26 @@ CATEGORIES = ("data_wait", "compile", "dispatch", "device", "callbacks", "checkp
 REPEATED_COMPILES = 3  # a function compiled this often in one fit gets a warning
 
 _enabled: bool | None = None
+
+# jax.monitoring's events for the stages of compiling a function (a persistent-cache hit still traces and lowers).
+_COMPILE_EVENTS = ("/jax/core/compile/jaxpr_trace_duration", "/jax/core/compile/jaxpr_to_mlir_module_duration",
+                   "/jax/core/compile/backend_compile_duration")
+_events = threading.local()
+_listening = False
+
+
+def _on_event(event: str, duration: float, *args, **kwargs) -> None:
+    if event in _COMPILE_EVENTS:
+        _events.count = getattr(_events, "count", 0) + 1
+
+
+def _compile_events() -> int:
+    """Compile events seen so far in this thread (listening from the first call on)."""
+    global _listening
+    if not _listening:
+        jax.monitoring.register_event_duration_secs_listener(_on_event)
+        _listening = True
+    return getattr(_events, "count", 0)
 
 
 def set_enabled(on: bool | None) -> None:
@@ -127,9 +149,14 @@ def signature(args) -> tuple:
     """The structure and each leaf's (path, shape, dtype) of a call's arguments: what a recompile depends on."""
     leaves, treedef = jax.tree_util.tree_flatten_with_path(args)
     return treedef, tuple(
-        (jax.tree_util.keystr(path), tuple(np.shape(leaf)), str(getattr(leaf, "dtype", type(leaf).__name__)))
-        for path, leaf in leaves
+        (jax.tree_util.keystr(path), tuple(np.shape(leaf)), _dtype_and_layout(leaf)) for path, leaf in leaves
     )
+
+
+def _dtype_and_layout(leaf) -> str:
+    text = str(getattr(leaf, "dtype", type(leaf).__name__))
+    spec = getattr(getattr(leaf, "sharding", None), "spec", None)  # a NamedSharding's layout over a mesh
+    return text if spec is None else f"{text} laid out {spec}"
 
 
 def cause(previous: tuple | None, now: tuple, names: tuple[str, ...] = (), axis0: str | None = None) -> str:
@@ -192,13 +219,12 @@ class CompileLog:
 
         `arg_names` and `axis0` word the cause of a compilation (see `cause`); `context` is added to its record.
         """
-        size = getattr(fn, "_cache_size", None)  # jax.jit's; a function without one is never seen compiling
-        before = size() if size is not None else None
+        before = _compile_events()
         with self.timer.measure(category) as span:
             start = time.perf_counter()
             out = fn(*args)
             elapsed = time.perf_counter() - start
-            compiled = before is not None and size() > before
+            compiled = _compile_events() > before
             if compiled:
                 span[0] = "compile"
         if compiled:
