@@ -13,6 +13,7 @@ from workbench import (
     constraints,
     data,
     datasets,
+    distribute,
     export,
     initializers,
     layers,

@@ -72,7 +72,7 @@ def forward_loss(model, spec, variables, batch, *, training: bool, rng=None):
     return loss, parts, y_pred, new_nt
 
 
-def make_train_function(model, spec, tx, loop: bool = True):
+def make_train_function(model, spec, tx, loop: bool = True, state_shardings=None):
     """jit(loop over K steps)(state, batches, valid) -> (state, losses); padded steps (valid False) are not run.
 
     The loop runs as many steps as `valid` marks (a dynamic trip count), so the
@@ -84,6 +84,9 @@ def make_train_function(model, spec, tx, loop: bool = True):
 
     Step `i`'s dropout key is `fold_in(state["rng"], i)`: a function of the
     step alone, and no work at all for a model that draws no random numbers.
+
+    `state_shardings` (a distribution's layout of the state) pins the new state to the layout the
+    old one had, so the next call takes it as it is, without a new compilation.
     """
     constraints = _constraints(model)
 
@@ -126,7 +129,11 @@ def make_train_function(model, spec, tx, loop: bool = True):
         losses = jnp.zeros(valid.shape, jnp.float32)
         return jax.lax.fori_loop(0, _valid_count(valid), body, (state, losses))
 
-    return jax.jit(train_multi, donate_argnums=0)
+    if state_shardings is None:
+        return jax.jit(train_multi, donate_argnums=0)
+    mesh = jax.tree_util.tree_leaves(state_shardings)[0].mesh
+    losses = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
+    return jax.jit(train_multi, donate_argnums=0, out_shardings=(state_shardings, losses))
 
 
 def make_test_function(model, spec, loop: bool = True):

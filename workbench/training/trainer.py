@@ -33,9 +33,17 @@ _IN_FLIGHT = 2  # dispatches queued ahead of the device
 
 
 def compile(model, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, weighted_metrics=None,
-            run_eagerly=False, steps_per_execution="auto", jit_compile=True, **kwargs):
+            run_eagerly=False, steps_per_execution="auto", jit_compile=True, distribution=None, **kwargs):
     if kwargs:
         raise ValueError(f"compile() got unexpected arguments {sorted(kwargs)}.")
+    from workbench import distribute
+
+    if distribution is not None and not isinstance(distribution, distribute.Distribution):
+        raise TypeError(f"compile(distribution=...) takes a DataParallel, ModelParallel or FSDP; got "
+                        f"{type(distribution).__name__}.")
+    model._distribution = distribution or distribute.distribution()
+    if model._distribution is not None and model.built:
+        _check_layouts(model, model._distribution)
     model._compile_spec = CompileSpec(model, optimizer, loss, loss_weights, metrics, weighted_metrics,
                                       run_eagerly, steps_per_execution, jit_compile)
     model._compile_args = {"optimizer": optimizer, "loss": loss, "loss_weights": loss_weights, "metrics": metrics,
@@ -168,7 +176,34 @@ def _write_back(model, state) -> None:
 
 def _refresh_from_model(model, state) -> dict:
     variables = model.get_variables()
-    return {**state, "trainable": dict(variables["trainable"]), "non_trainable": dict(variables["non_trainable"])}
+    state = {**state, "trainable": dict(variables["trainable"]), "non_trainable": dict(variables["non_trainable"])}
+    return _placed(model, state)
+
+
+def _placed(model, state: dict) -> dict:
+    """The state laid out by the model's distribution (as it is, without one)."""
+    dist = getattr(model, "_distribution", None)
+    if dist is None:
+        return state
+    from workbench.distribute.placement import place_state
+
+    return place_state(dist, state)
+
+
+def _check_layouts(model, dist) -> None:
+    """Every variable's layout fits the mesh and the variable (a clear error before anything compiles)."""
+    from workbench.distribute.placement import variable_shardings
+
+    variable_shardings(dist, model.get_variables())
+
+
+def _placed_batch(model, stacked):
+    dist = getattr(model, "_distribution", None)
+    if dist is None:
+        return stacked
+    from workbench.distribute.placement import place_batch
+
+    return place_batch(dist, stacked)
 
 
 def _function(model, key, make):
@@ -226,6 +261,10 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
 
     first = _first_batch(source, initial_epoch)
     _prepare(model, spec, first, getattr(source, "y", None))
+    dist = getattr(model, "_distribution", None)
+    if dist is not None:  # fails here, before compiling, when the devices cannot share the batch
+        dist.check_batch_size(int(np.shape(jax.tree_util.tree_leaves(first["x"])[0])[0]))
+        _check_layouts(model, dist)
     loop = _uses_loops(model, first)
     steps = steps_per_epoch or source.steps_per_epoch
     history = History()
@@ -257,11 +296,13 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
             state = {**state, "opt_state": spec.optimizer.set_learning_rate(state["opt_state"], rate)}
     else:
         state = _refresh_from_model(model, state)
+    state = _placed(model, state)
     start_epoch, start_step, record = initial_epoch, 0, None
     for c in cbs:
         resumed = c.restore_train_state(state)
         if resumed is not None:
             state, record = resumed
+            state = _placed(model, state)
             fresh_metrics = False
             start_epoch, start_step = record["position"]["epoch"], record["position"]["step"]
             seed = record["seed"]
@@ -269,7 +310,10 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
             if isinstance(source, data_mod.DatasetBatches):
                 source.resume = record.get("data")
             break
-    train_fn = _function(model, ("train", loop), lambda: steps_mod.make_train_function(model, spec, tx, loop))
+    shardings = None if getattr(model, "_distribution", None) is None else \
+        jax.tree_util.tree_map(lambda a: a.sharding, state)
+    train_fn = _function(model, ("train", loop), lambda: steps_mod.make_train_function(model, spec, tx, loop,
+                                                                                        shardings))
     results_fn = _function(model, "results", lambda: steps_mod.make_results_function(spec))
     # Fresh metric accumulators each epoch: a host copy of the initial ones, sent back (nothing to compile).
     initial_metrics = _function(model, "initial_metrics", lambda: jax.device_get(
@@ -309,7 +353,8 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
         for epoch in range(start_epoch, epochs):
             step = start_step if epoch == start_epoch else 0
             if step == 0 and not fresh_metrics:
-                model._train_state = {**model._train_state, "metrics": jax.device_put(initial_metrics)}
+                metrics = jax.device_put(initial_metrics, None if shardings is None else shardings["metrics"])
+                model._train_state = {**model._train_state, "metrics": metrics}
             fresh_metrics = False
             cb.on_epoch_begin(epoch)
             batches = source.epoch(epoch, steps, start=step)
@@ -392,6 +437,7 @@ class _Dispatcher:
         if _variables_changed(model, state):
             state = _refresh_from_model(model, state)
         self.cb.on_train_batch_begin(step)
+        stacked = _placed_batch(model, stacked)
         state, losses = self.compiles.call("train step", self.train_fn, state, stacked, valid,
                                            arg_names=("state", "batch", "valid"), axis0="steps per dispatch",
                                            context={"epoch": epoch, "step": self.global_step})
@@ -449,6 +495,11 @@ def _is_array_like(x) -> bool:
 def _evaluate_source(model, spec, source, flat_variables, steps=None) -> dict:
     variables = model.get_variables()
     variables = {sec: {p: flat_variables[p] for p in variables[sec]} for sec in variables}
+    dist = getattr(model, "_distribution", None)
+    if dist is not None:
+        from workbench.distribute.placement import place_variables
+
+        variables = place_variables(dist, variables)
     # Decided when the data was first checked; a batch is read only if it was not.
     loop = model._loop_mode if getattr(model, "_loop_mode", None) is not None else \
         _uses_loops(model, _first_batch(source, 0))
@@ -460,6 +511,7 @@ def _evaluate_source(model, spec, source, flat_variables, steps=None) -> dict:
     compiles = getattr(model, "_compile_log", None)  # in a fit: validation's compilations are logged too
     try:
         for stacked, valid, _ in feed:
+            stacked = _placed_batch(model, stacked)
             if compiles is None:
                 metrics = test_fn(variables, metrics, stacked, valid)
             else:

@@ -1,0 +1,53 @@
+"""Putting the train state and batches where a distribution lays them out."""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+from jax.sharding import NamedSharding, PartitionSpec
+
+from workbench.distribute.distribution import Distribution
+
+
+def variable_shardings(distribution: Distribution, variables: dict) -> dict:
+    """`{"trainable": {path: sharding}, "non_trainable": {...}}` for a `get_variables()` pytree."""
+    return {section: {path: distribution.variable_sharding(path, tuple(np.shape(v))) for path, v in values.items()}
+            for section, values in variables.items()}
+
+
+def place_variables(distribution: Distribution, variables: dict) -> dict:
+    shardings = variable_shardings(distribution, variables)
+    return {section: {path: jax.device_put(v, shardings[section][path]) for path, v in values.items()}
+            for section, values in variables.items()}
+
+
+def place_state(distribution: Distribution, state: dict) -> dict:
+    """The train state with its variables laid out by the distribution; optimizer slots that mirror a
+    variable (Adam's moments, momentum) follow it, everything else is replicated."""
+    variables = place_variables(distribution, {"trainable": state["trainable"],
+                                               "non_trainable": state["non_trainable"]})
+    by_path = {path: (np.shape(v), v.sharding) for path, v in variables["trainable"].items()}
+    replicated = NamedSharding(distribution.mesh, PartitionSpec())
+
+    def place(key_path, leaf):
+        for key in key_path:
+            name = getattr(key, "key", None)
+            if name in by_path and by_path[name][0] == np.shape(leaf):
+                return jax.device_put(leaf, by_path[name][1])
+        return jax.device_put(leaf, replicated)
+
+    rest = {k: v for k, v in state.items() if k not in ("trainable", "non_trainable")}
+    placed = jax.tree_util.tree_map_with_path(place, rest)
+    return {**placed, **variables}
+
+
+def place_batch(distribution: Distribution, batch, leading: int = 1):
+    """Every array of a batch split along its axis `leading` (fit stacks steps on axis 0 before the batch)."""
+
+    def place(leaf):
+        if leaf is None or np.ndim(leaf) <= leading:
+            return jax.device_put(leaf, NamedSharding(distribution.mesh, PartitionSpec()))
+        distribution.check_batch_size(np.shape(leaf)[leading])
+        return jax.device_put(leaf, distribution.batch_sharding(np.ndim(leaf), leading))
+
+    return jax.tree_util.tree_map(place, batch)
