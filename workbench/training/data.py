@@ -10,7 +10,6 @@ a last short group is padded with fully-masked batches, which the step skips.
 from __future__ import annotations
 
 import itertools
-
 import math
 import warnings
 from collections.abc import Iterator
