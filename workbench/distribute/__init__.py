@@ -8,6 +8,7 @@ A distribution lays the train state out over a mesh (replicated, or split by a
 `LayoutMap` / `FSDP`) and splits every batch along the mesh's batch axis; the
 compiled step is partitioned by XLA, which inserts the collectives.
 `set_distribution(d)` or `with d.scope():` makes `d` the default of models compiled meanwhile.
+Several processes (hosts) join one run with `initialize()`, called first in each.
 """
 
 from workbench.distribute.distribution import (
@@ -20,6 +21,7 @@ from workbench.distribute.distribution import (
     distribution,
     set_distribution,
 )
+from workbench.distribute.runtime import initialize, is_main_process
 
 __all__ = [
     "FSDP",
@@ -29,5 +31,7 @@ __all__ = [
     "LayoutMap",
     "ModelParallel",
     "distribution",
+    "initialize",
+    "is_main_process",
     "set_distribution",
 ]

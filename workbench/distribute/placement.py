@@ -9,6 +9,17 @@ from jax.sharding import NamedSharding, PartitionSpec
 from workbench.distribute.distribution import Distribution
 
 
+def put(value, sharding: NamedSharding):
+    """`value` laid out by `sharding`. Where the sharding spans other processes' devices too (multi-process
+    training), every process passes the same value and keeps the pieces its own devices hold."""
+    if sharding.is_fully_addressable:
+        return jax.device_put(value, sharding)
+    if jax.dtypes.issubdtype(getattr(value, "dtype", None), jax.dtypes.prng_key):  # the dropout key
+        return jax.random.wrap_key_data(put(jax.random.key_data(value), sharding), impl=jax.random.key_impl(value))
+    host = np.asarray(value)
+    return jax.make_array_from_callback(host.shape, sharding, lambda index: host[index])
+
+
 def variable_shardings(distribution: Distribution, variables: dict) -> dict:
     """`{"trainable": {path: sharding}, "non_trainable": {...}}` for a `get_variables()` pytree."""
     return {section: {path: distribution.variable_sharding(path, tuple(np.shape(v))) for path, v in values.items()}
@@ -17,7 +28,7 @@ def variable_shardings(distribution: Distribution, variables: dict) -> dict:
 
 def place_variables(distribution: Distribution, variables: dict) -> dict:
     shardings = variable_shardings(distribution, variables)
-    return {section: {path: jax.device_put(v, shardings[section][path]) for path, v in values.items()}
+    return {section: {path: put(v, shardings[section][path]) for path, v in values.items()}
             for section, values in variables.items()}
 
 
@@ -33,8 +44,8 @@ def place_state(distribution: Distribution, state: dict) -> dict:
         for key in key_path:
             name = getattr(key, "key", None)
             if name in by_path and by_path[name][0] == np.shape(leaf):
-                return jax.device_put(leaf, by_path[name][1])
-        return jax.device_put(leaf, replicated)
+                return put(leaf, by_path[name][1])
+        return put(leaf, replicated)
 
     rest = {k: v for k, v in state.items() if k not in ("trainable", "non_trainable")}
     placed = jax.tree_util.tree_map_with_path(place, rest)
@@ -46,8 +57,8 @@ def place_batch(distribution: Distribution, batch, leading: int = 1):
 
     def place(leaf):
         if leaf is None or np.ndim(leaf) <= leading:
-            return jax.device_put(leaf, NamedSharding(distribution.mesh, PartitionSpec()))
+            return put(leaf, NamedSharding(distribution.mesh, PartitionSpec()))
         distribution.check_batch_size(np.shape(leaf)[leading])
-        return jax.device_put(leaf, distribution.batch_sharding(np.ndim(leaf), leading))
+        return put(leaf, distribution.batch_sharding(np.ndim(leaf), leading))
 
     return jax.tree_util.tree_map(place, batch)

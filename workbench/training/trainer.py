@@ -197,6 +197,12 @@ def _check_layouts(model, dist) -> None:
     variable_shardings(dist, model.get_variables())
 
 
+def _put(value, sharding):
+    from workbench.distribute.placement import put
+
+    return put(value, sharding)
+
+
 def _placed_batch(model, stacked):
     dist = getattr(model, "_distribution", None)
     if dist is None:
@@ -353,7 +359,8 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
         for epoch in range(start_epoch, epochs):
             step = start_step if epoch == start_epoch else 0
             if step == 0 and not fresh_metrics:
-                metrics = jax.device_put(initial_metrics, None if shardings is None else shardings["metrics"])
+                metrics = jax.device_put(initial_metrics) if shardings is None else \
+                    jax.tree_util.tree_map(_put, initial_metrics, shardings["metrics"])
                 model._train_state = {**model._train_state, "metrics": metrics}
             fresh_metrics = False
             cb.on_epoch_begin(epoch)

@@ -16,8 +16,14 @@ def run_logger(model, callbacks, log, run_name, run_dir, histogram_freq, hparams
         log = os.environ.get("WORKBENCH_LOG_RUNS", "1").strip().lower() not in ("0", "off", "false", "no")
     if not log:
         return None
+    import jax
+
+    if jax.process_index() != 0:  # in a multi-process run, process 0 writes the run
+        return None
+    # The run's train-state checkpoint is written by one process here; a multi-process state needs every
+    # process to take part in the save, so those runs keep their metrics and events without it.
     return runs.RunLogger(run_name=run_name, run_dir=run_dir, histogram_freq=histogram_freq, hparams=hparams,
-                          data=runs.fingerprint(x, y))
+                          data=runs.fingerprint(x, y), checkpoints=jax.process_count() == 1)
 
 
 def dashboard_callback(model, callbacks, dashboard, run_logger, run_name, verbose):

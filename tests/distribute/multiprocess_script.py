@@ -1,0 +1,40 @@
+"""One process of a two-process run on localhost (started by tests/distribute/test_multiprocess.py).
+
+Settings come from the environment, as on a cluster: WORKBENCH_COORDINATOR, WORKBENCH_NUM_PROCESSES,
+WORKBENCH_PROCESS_ID, WORKBENCH_LOCAL_DEVICES. With argument "die", process 1 exits right after joining.
+"""
+
+import json
+import os
+import sys
+
+from workbench import distribute
+
+distribute.initialize(heartbeat_timeout=10, initialization_timeout=60)
+
+import jax  # noqa: E402
+import numpy as np  # noqa: E402
+
+import workbench as wb  # noqa: E402
+
+
+def main():
+    if sys.argv[1:] == ["die"] and jax.process_index() == 1:
+        os._exit(3)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(256, 16)).astype("float32")
+    y = rng.integers(0, 4, 256).astype("int32")
+    wb.utils.set_random_seed(0)
+    model = wb.Sequential([wb.layers.Input((16,)), wb.layers.Dense(64, activation="relu"), wb.layers.Dense(4)])
+    model.compile("adam", wb.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  distribution=distribute.DataParallel())
+    history = model.fit(x, y, batch_size=32, epochs=2, shuffle=False, verbose=0)
+    print(json.dumps({
+        "process": jax.process_index(), "devices": jax.device_count(), "local_devices": jax.local_device_count(),
+        "loss": history.history["loss"], "weights": [np.asarray(w).tolist() for w in model.get_weights()],
+        "run_path": None if getattr(model, "_run_path", None) is None else str(model._run_path),
+    }))
+
+
+if __name__ == "__main__":
+    main()

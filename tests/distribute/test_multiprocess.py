@@ -1,0 +1,79 @@
+"""Two processes on localhost, two CPU devices each, joined by `workbench.distribute.initialize` (gloo)."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import workbench as wb
+
+SCRIPT = Path(__file__).with_name("multiprocess_script.py")
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        return s.getsockname()[1]
+
+
+def _launch(tmp_path, *args, timeout=240):
+    port = _free_port()
+    procs = []
+    for process_id in range(2):
+        env = {**os.environ, "WORKBENCH_COORDINATOR": f"localhost:{port}", "WORKBENCH_NUM_PROCESSES": "2",
+               "WORKBENCH_PROCESS_ID": str(process_id), "WORKBENCH_LOCAL_DEVICES": "2", "JAX_PLATFORMS": "cpu",
+               "WORKBENCH_RUNS_DIR": str(tmp_path / f"runs{process_id}"),
+               "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+        procs.append(subprocess.Popen([sys.executable, str(SCRIPT), *args], env=env, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True))
+    started, results = time.monotonic(), []
+    try:
+        for p in procs:
+            out, err = p.communicate(timeout=max(1, timeout - (time.monotonic() - started)))
+            results.append((p.returncode, out, err))
+    finally:
+        for p in procs:
+            p.kill()
+    return results, time.monotonic() - started
+
+
+def _single_process_fit():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(256, 16)).astype("float32"), rng.integers(0, 4, 256).astype("int32")
+    wb.utils.set_random_seed(0)
+    model = wb.Sequential([wb.layers.Input((16,)), wb.layers.Dense(64, activation="relu"), wb.layers.Dense(4)])
+    model.compile("adam", wb.losses.SparseCategoricalCrossentropy(from_logits=True))
+    history = model.fit(x, y, batch_size=32, epochs=2, shuffle=False, verbose=0, log=False)
+    return history.history["loss"], model.get_weights()
+
+
+def test_two_processes_train_the_single_process_model(tmp_path):
+    results, _ = _launch(tmp_path)
+    for code, out, err in results:
+        assert code == 0, err[-3000:]
+    first, second = (json.loads(out.strip().splitlines()[-1]) for _, out, _ in results)
+    assert (first["devices"], first["local_devices"], second["process"]) == (4, 2, 1)
+    for a, b in zip(first["weights"], second["weights"]):
+        np.testing.assert_array_equal(a, b)  # one program over one global mesh: the same numbers everywhere
+    loss, weights = _single_process_fit()
+    np.testing.assert_allclose(first["loss"], loss, rtol=1e-5)
+    for got, expected in zip(first["weights"], weights):
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+    # Process 0 writes the run; process 1 writes nothing.
+    assert first["run_path"] and Path(first["run_path"], "run.json").exists()
+    assert second["run_path"] is None and not (tmp_path / "runs1").exists()
+
+
+def test_a_process_that_dies_makes_the_other_fail_soon(tmp_path):
+    results, elapsed = _launch(tmp_path, "die", timeout=150)
+    (survivor, _, message), (dead, _, _) = results
+    assert dead == 3 and survivor != 0
+    assert "stopped sending heartbeats" in message, message[-2000:]  # says which process went away
+    assert elapsed < 120, f"the surviving process took {elapsed:.0f} s to fail"
