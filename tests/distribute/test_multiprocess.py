@@ -55,7 +55,7 @@ def _single_process_fit():
 
 def test_two_processes_train_the_single_process_model(tmp_path):
     results, _ = _launch(tmp_path)
-    for code, out, err in results:
+    for code, _, err in results:
         assert code == 0, err[-3000:]
     first, second = (json.loads(out.strip().splitlines()[-1]) for _, out, _ in results)
     assert (first["devices"], first["local_devices"], second["process"]) == (4, 2, 1)
