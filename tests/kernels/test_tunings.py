@@ -8,7 +8,8 @@ import pytest
 from workbench.kernels import dispatch
 from workbench.kernels.attention import use_pallas_kernel
 from workbench.kernels.attention_reference import attention_reference
-from workbench.kernels.cross_entropy import OP as CROSS_ENTROPY, linear_softmax_cross_entropy_reference
+from workbench.kernels.cross_entropy import OP as CROSS_ENTROPY
+from workbench.kernels.cross_entropy import linear_softmax_cross_entropy_reference
 from workbench.kernels.matmul import matmul_reference
 from workbench.kernels.norms import layer_norm_reference, rms_norm_reference
 
