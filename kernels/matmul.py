@@ -274,7 +274,7 @@ def _pallas_entry(a, b, bias=None, *, activation=None, interpret=False, blocks=N
 
 def _tunings(a, b, bias=None, **_) -> list[dict]:
     """Tiles autotuning times besides `default_blocks`: larger ones for large outputs, a deeper K step."""
-    (m, k), n = a.shape, b.shape[1]
+    m, n = a.shape[0], b.shape[1]
     sizes = [(128, 128, 32), (128, 64, 32), (64, 128, 32), (64, 64, 64), (128, 128, 64)]
     # A tile far larger than the output only computes padding.
     return [{"blocks": {"m": bm, "n": bn, "k": bk}} for bm, bn, bk in sizes if bm <= 2 * m and bn <= 2 * n]
