@@ -19,16 +19,19 @@ import workbench as wb  # noqa: E402
 
 
 def main():
-    if sys.argv[1:] == ["die"] and jax.process_index() == 1:
+    if sys.argv[1:2] == ["die"] and jax.process_index() == 1:
         os._exit(3)
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(256, 16)).astype("float32")
-    y = rng.integers(0, 4, 256).astype("int32")
+    x = rng.normal(size=(288, 16)).astype("float32")
+    y = rng.integers(0, 4, 288).astype("int32")
     wb.utils.set_random_seed(0)
     model = wb.Sequential([wb.layers.Input((16,)), wb.layers.Dense(64, activation="relu"), wb.layers.Dense(4)])
     model.compile("adam", wb.losses.SparseCategoricalCrossentropy(from_logits=True),
                   distribution=distribute.DataParallel())
-    history = model.fit(x, y, batch_size=32, epochs=2, shuffle=False, verbose=0)
+    # With "backup DIR", every process takes part in saving the train state after each epoch.
+    callbacks = [wb.callbacks.BackupAndRestore(sys.argv[2], delete_checkpoint=False)] \
+        if sys.argv[1:2] == ["backup"] else []
+    history = model.fit(x, y, batch_size=48, epochs=2, shuffle=False, verbose=0, callbacks=callbacks)
     print(json.dumps({
         "process": jax.process_index(), "devices": jax.device_count(), "local_devices": jax.local_device_count(),
         "loss": history.history["loss"], "weights": [np.asarray(w).tolist() for w in model.get_weights()],

@@ -45,11 +45,11 @@ def _launch(tmp_path, *args, timeout=240):
 
 def _single_process_fit():
     rng = np.random.default_rng(0)
-    x, y = rng.normal(size=(256, 16)).astype("float32"), rng.integers(0, 4, 256).astype("int32")
+    x, y = rng.normal(size=(288, 16)).astype("float32"), rng.integers(0, 4, 288).astype("int32")
     wb.utils.set_random_seed(0)
     model = wb.Sequential([wb.layers.Input((16,)), wb.layers.Dense(64, activation="relu"), wb.layers.Dense(4)])
     model.compile("adam", wb.losses.SparseCategoricalCrossentropy(from_logits=True))
-    history = model.fit(x, y, batch_size=32, epochs=2, shuffle=False, verbose=0, log=False)
+    history = model.fit(x, y, batch_size=48, epochs=2, shuffle=False, verbose=0, log=False)
     return history.history["loss"], model.get_weights()
 
 
@@ -76,3 +76,23 @@ def test_a_process_that_dies_makes_the_other_fail_soon(tmp_path):
     assert dead == 3 and survivor != 0
     assert "stopped sending heartbeats" in message, message[-2000:]  # says which process went away
     assert elapsed < 120, f"the surviving process took {elapsed:.0f} s to fail"
+
+
+def test_a_two_process_checkpoint_restores_in_one_process_on_three_devices(tmp_path):
+    backup = tmp_path / "backup"
+    results, _ = _launch(tmp_path, "backup", str(backup))
+    for code, _, err in results:
+        assert code == 0, err[-3000:]
+    trained = json.loads(results[0][1].strip().splitlines()[-1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    out = subprocess.run([sys.executable, str(SCRIPT.with_name("restore_script.py")), str(backup)], env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    resumed = json.loads(out.stdout.strip().splitlines()[-1])
+    assert resumed["devices"] == 3 and resumed["layout_devices"] == 3
+    for got, expected in zip(resumed["restored"], trained["weights"]):
+        np.testing.assert_array_equal(got, expected)  # the state the two processes saved, now on 3 devices
+    # The history continues the saved one: epochs 0 and 1 from the checkpoint, epoch 2 trained here.
+    assert resumed["epochs"] == [0, 1, 2] and resumed["step"] == 3 * 6
+    np.testing.assert_allclose(resumed["loss"][:2], trained["loss"], rtol=1e-6)
+    assert np.isfinite(resumed["loss"][2])
