@@ -1,7 +1,8 @@
 """One process of a two-process run on localhost (started by tests/distribute/test_multiprocess.py).
 
 Settings come from the environment, as on a cluster: WORKBENCH_COORDINATOR, WORKBENCH_NUM_PROCESSES,
-WORKBENCH_PROCESS_ID, WORKBENCH_LOCAL_DEVICES. With argument "die", process 1 exits right after joining.
+WORKBENCH_PROCESS_ID, WORKBENCH_LOCAL_DEVICES. With argument "die", process 1 exits right after joining;
+"fsdp" splits the variables over both processes; "backup DIR" backs the train state up into DIR.
 """
 
 import json
@@ -26,8 +27,9 @@ def main():
     y = rng.integers(0, 4, 288).astype("int32")
     wb.utils.set_random_seed(0)
     model = wb.Sequential([wb.layers.Input((16,)), wb.layers.Dense(64, activation="relu"), wb.layers.Dense(4)])
-    model.compile("adam", wb.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  distribution=distribute.DataParallel())
+    # With "fsdp", the variables are split over the four devices of both processes.
+    distribution = distribute.FSDP(min_size=64) if sys.argv[1:2] == ["fsdp"] else distribute.DataParallel()
+    model.compile("adam", wb.losses.SparseCategoricalCrossentropy(from_logits=True), distribution=distribution)
     # With "backup DIR", every process takes part in saving the train state after each epoch.
     callbacks = [wb.callbacks.BackupAndRestore(sys.argv[2], delete_checkpoint=False)] \
         if sys.argv[1:2] == ["backup"] else []

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import workbench as wb
 
@@ -53,8 +54,9 @@ def _single_process_fit():
     return history.history["loss"], model.get_weights()
 
 
-def test_two_processes_train_the_single_process_model(tmp_path):
-    results, _ = _launch(tmp_path)
+@pytest.mark.parametrize("layout", ["data_parallel", "fsdp"])
+def test_two_processes_train_the_single_process_model(tmp_path, layout):
+    results, _ = _launch(tmp_path, *(["fsdp"] if layout == "fsdp" else []))
     for code, _, err in results:
         assert code == 0, err[-3000:]
     first, second = (json.loads(out.strip().splitlines()[-1]) for _, out, _ in results)

@@ -152,10 +152,10 @@ class Variable:
         return int(np.prod(self.shape, dtype=np.int64))
 
     def numpy(self) -> np.ndarray:
-        return np.asarray(self._value)
+        return _to_host(self._value)
 
     def __array__(self, dtype=None, copy=None):
-        arr = np.asarray(self._value)
+        arr = _to_host(self._value)
         return arr.astype(dtype) if dtype is not None else arr
 
     def __repr__(self) -> str:
@@ -201,3 +201,13 @@ def unwrap(x):
         x,
         is_leaf=lambda v: isinstance(v, Variable),
     )
+
+
+def _to_host(value) -> np.ndarray:
+    """A NumPy copy of a variable's value. A value split over several processes' devices (FSDP across hosts)
+    is gathered first: every process must ask for it at the same point, as for any collective."""
+    if isinstance(value, jax.Array) and not value.is_fully_addressable and not value.is_fully_replicated:
+        from jax.experimental import multihost_utils
+
+        return np.asarray(multihost_utils.process_allgather(value, tiled=True))
+    return np.asarray(value)
