@@ -54,9 +54,11 @@ def _single_process_fit():
     return history.history["loss"], model.get_weights()
 
 
-@pytest.mark.parametrize("layout", ["data_parallel", "fsdp"])
-def test_two_processes_train_the_single_process_model(tmp_path, layout):
-    results, _ = _launch(tmp_path, *(["fsdp"] if layout == "fsdp" else []))
+@pytest.mark.parametrize("mode", ["data_parallel", "fsdp", "dataset"])
+def test_two_processes_train_the_single_process_model(tmp_path, mode):
+    """Arrays (every process holds them all) under DataParallel and FSDP, and a Dataset whose batches of 24
+    each process reads its own of (batches 0, 2, 4, ... and 1, 3, 5, ...): global batches of 48 each time."""
+    results, _ = _launch(tmp_path, *([] if mode == "data_parallel" else [mode]))
     for code, _, err in results:
         assert code == 0, err[-3000:]
     first, second = (json.loads(out.strip().splitlines()[-1]) for _, out, _ in results)

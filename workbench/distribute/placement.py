@@ -52,13 +52,23 @@ def place_state(distribution: Distribution, state: dict) -> dict:
     return {**placed, **variables}
 
 
-def place_batch(distribution: Distribution, batch, leading: int = 1):
-    """Every array of a batch split along its axis `leading` (fit stacks steps on axis 0 before the batch)."""
+def place_batch(distribution: Distribution, batch, leading: int = 1, process_local: bool = False):
+    """Every array of a batch split along its axis `leading` (fit stacks steps on axis 0 before the batch).
+
+    With `process_local`, each process holds its own part of the global batch (a Dataset read in
+    shards, one per process): the global batch is the processes' parts one after another.
+    """
+    processes = jax.process_count() if process_local else 1
 
     def place(leaf):
         if leaf is None or np.ndim(leaf) <= leading:
             return put(leaf, NamedSharding(distribution.mesh, PartitionSpec()))
-        distribution.check_batch_size(np.shape(leaf)[leading])
-        return put(leaf, distribution.batch_sharding(np.ndim(leaf), leading))
+        shape = list(np.shape(leaf))
+        shape[leading] *= processes
+        distribution.check_batch_size(shape[leading])
+        sharding = distribution.batch_sharding(np.ndim(leaf), leading)
+        if processes > 1:
+            return jax.make_array_from_process_local_data(sharding, np.asarray(leaf), tuple(shape))
+        return put(leaf, sharding)
 
     return jax.tree_util.tree_map(place, batch)

@@ -215,6 +215,8 @@ class DatasetBatches(IterableBatches):
         if jax.process_count() > 1 and not dataset._sharded:
             dataset = dataset.shard(jax.process_count(), jax.process_index())
             card = dataset.cardinality()
+        # Each process's batches are its part of the global ones (a distribution joins them).
+        self.process_local = jax.process_count() > 1
         self.dataset = dataset
         self.cardinality = card
         self.states: dict = {}

@@ -203,13 +203,13 @@ def _put(value, sharding):
     return put(value, sharding)
 
 
-def _placed_batch(model, stacked):
+def _placed_batch(model, stacked, source):
     dist = getattr(model, "_distribution", None)
     if dist is None:
         return stacked
     from workbench.distribute.placement import place_batch
 
-    return place_batch(dist, stacked)
+    return place_batch(dist, stacked, process_local=getattr(source, "process_local", False))
 
 
 def _function(model, key, make):
@@ -269,7 +269,8 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
     _prepare(model, spec, first, getattr(source, "y", None))
     dist = getattr(model, "_distribution", None)
     if dist is not None:  # fails here, before compiling, when the devices cannot share the batch
-        dist.check_batch_size(int(np.shape(jax.tree_util.tree_leaves(first["x"])[0])[0]))
+        local = int(np.shape(jax.tree_util.tree_leaves(first["x"])[0])[0])
+        dist.check_batch_size(local * (jax.process_count() if getattr(source, "process_local", False) else 1))
         _check_layouts(model, dist)
     loop = _uses_loops(model, first)
     steps = steps_per_epoch or source.steps_per_epoch
@@ -337,7 +338,7 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
     compiles = model._compile_log = timing.CompileLog(timer)
     compiles.listeners.append(cb.on_profile)
     model.fit_profile = {"steps": [], "compiles": compiles.records}
-    dispatch = _Dispatcher(model, train_fn, results_fn, cb, compiles, global_step=int(state["step"]))
+    dispatch = _Dispatcher(model, train_fn, results_fn, cb, compiles, global_step=int(state["step"]), source=source)
     model._fit_position = {"epoch": start_epoch, "step": start_step, "global_step": dispatch.global_step}
     # What a checkpoint saves about the input: the Dataset iterator's position after the last step run.
     model._fit_data_state = (lambda: source.state_at(model._fit_position["epoch"], model._fit_position["step"])) \
@@ -431,8 +432,9 @@ class _Dispatcher:
     ahead of the device, so the memory held by queued batches stays bounded.
     """
 
-    def __init__(self, model, train_fn, results_fn, cb, compiles: timing.CompileLog, global_step: int):
+    def __init__(self, model, train_fn, results_fn, cb, compiles: timing.CompileLog, global_step: int, source=None):
         self.model, self.train_fn, self.results_fn, self.cb = model, train_fn, results_fn, cb
+        self.source = source  # whose batches are process-local in a multi-process run
         self.compiles = compiles
         self.global_step = global_step
         self.in_flight: collections.deque = collections.deque()
@@ -444,7 +446,7 @@ class _Dispatcher:
         if _variables_changed(model, state):
             state = _refresh_from_model(model, state)
         self.cb.on_train_batch_begin(step)
-        stacked = _placed_batch(model, stacked)
+        stacked = _placed_batch(model, stacked, self.source)
         state, losses = self.compiles.call("train step", self.train_fn, state, stacked, valid,
                                            arg_names=("state", "batch", "valid"), axis0="steps per dispatch",
                                            context={"epoch": epoch, "step": self.global_step})
@@ -518,7 +520,7 @@ def _evaluate_source(model, spec, source, flat_variables, steps=None) -> dict:
     compiles = getattr(model, "_compile_log", None)  # in a fit: validation's compilations are logged too
     try:
         for stacked, valid, _ in feed:
-            stacked = _placed_batch(model, stacked)
+            stacked = _placed_batch(model, stacked, source)
             if compiles is None:
                 metrics = test_fn(variables, metrics, stacked, valid)
             else:
