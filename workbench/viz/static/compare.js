@@ -12,21 +12,10 @@ let gradients = 0; // unique ids for the SVG gradients of several views on one p
 
 
 function initialize({ model }) {
-  model.on("msg:custom", (msg, buffers) => {
-    if (msg.type === "plotly_source") {
-      loadPlotlySource(buffers && buffers[0]).catch((e) => console.error("[workbench] plotly:", e));
-    }
-  });
+  listenForPlotlySource(model);
 }
 
 // ---------------------------------------------------------------- formatting
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 function svg(tag, attrs, text) {
   const node = document.createElementNS(SVG_NS, tag);

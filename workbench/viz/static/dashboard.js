@@ -34,13 +34,6 @@ function initialize({ model }) {
 
 // ---------------------------------------------------------------- formatting
 
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
 function duration(seconds) {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return "";
   const s = Math.round(seconds);

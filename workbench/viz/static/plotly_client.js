@@ -1,4 +1,4 @@
-// Loading the shared plotly library: the dashboard and the run comparison both start from here.
+// What every widget script starts from: loading the shared plotly library, and building DOM nodes.
 
 function plotlySlot() {
   let slot = globalThis.__workbench_plotly__;
@@ -29,4 +29,20 @@ async function loadPlotlySource(buffer) {
     : new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   const url = URL.createObjectURL(new Blob([new TextDecoder().decode(bytes)], { type: "text/javascript" }));
   try { (await import(/* webpackIgnore: true */ url)).default.initialize(); } finally { URL.revokeObjectURL(url); }
+}
+
+// A widget whose kernel side may send the library's source (see waitForPlotly) loads it when it comes.
+function listenForPlotlySource(model) {
+  model.on("msg:custom", (msg, buffers) => {
+    if (msg.type === "plotly_source") {
+      loadPlotlySource(buffers && buffers[0]).catch((e) => console.error("[workbench] plotly:", e));
+    }
+  });
+}
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
 }

@@ -12,21 +12,10 @@ const MEMORY_PARTS = [["arguments", "arguments"], ["outputs", "outputs"], ["temp
 const CONFIG = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["select2d", "lasso2d"] };
 
 function initialize({ model }) {
-  model.on("msg:custom", (msg, buffers) => {
-    if (msg.type === "plotly_source") {
-      loadPlotlySource(buffers && buffers[0]).catch((e) => console.error("[workbench] plotly:", e));
-    }
-  });
+  listenForPlotlySource(model);
 }
 
 // ---------------------------------------------------------------- formatting
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 function fmt(value, digits = 4) {
   if (value === null || value === undefined) return "–";
