@@ -72,3 +72,31 @@ def place_batch(distribution: Distribution, batch, leading: int = 1, process_loc
         return put(leaf, sharding)
 
     return jax.tree_util.tree_map(place, batch)
+
+
+# ------------------------------------------------------------------ what fit and evaluate call
+
+
+def model_state(model, state: dict) -> dict:
+    """The train state laid out by the model's distribution (as it is, without one)."""
+    dist = getattr(model, "_distribution", None)
+    return state if dist is None else place_state(dist, state)
+
+
+def model_variables(model, variables: dict) -> dict:
+    """A `get_variables()` pytree laid out by the model's distribution (as it is, without one)."""
+    dist = getattr(model, "_distribution", None)
+    return variables if dist is None else place_variables(dist, variables)
+
+
+def model_batch(model, stacked, source):
+    """Fit's stacked batches split by the model's distribution; `source` says whether they are process-local."""
+    dist = getattr(model, "_distribution", None)
+    if dist is None:
+        return stacked
+    return place_batch(dist, stacked, process_local=getattr(source, "process_local", False))
+
+
+def check_layouts(model, distribution: Distribution) -> None:
+    """Every variable's layout fits the mesh and the variable (a clear error before anything compiles)."""
+    variable_shardings(distribution, model.get_variables())

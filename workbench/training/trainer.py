@@ -18,6 +18,7 @@ import warnings
 import jax
 import numpy as np
 
+from workbench.distribute import placement
 from workbench.profiling import timing
 from workbench.profiling.memory import device_memory
 from workbench.training import data as data_mod
@@ -43,7 +44,7 @@ def compile(model, optimizer="rmsprop", loss=None, loss_weights=None, metrics=No
                         f"{type(distribution).__name__}.")
     model._distribution = distribution or distribute.distribution()
     if model._distribution is not None and model.built:
-        _check_layouts(model, model._distribution)
+        placement.check_layouts(model, model._distribution)
     model._compile_spec = CompileSpec(model, optimizer, loss, loss_weights, metrics, weighted_metrics,
                                       run_eagerly, steps_per_execution, jit_compile)
     model._compile_args = {"optimizer": optimizer, "loss": loss, "loss_weights": loss_weights, "metrics": metrics,
@@ -177,39 +178,7 @@ def _write_back(model, state) -> None:
 def _refresh_from_model(model, state) -> dict:
     variables = model.get_variables()
     state = {**state, "trainable": dict(variables["trainable"]), "non_trainable": dict(variables["non_trainable"])}
-    return _placed(model, state)
-
-
-def _placed(model, state: dict) -> dict:
-    """The state laid out by the model's distribution (as it is, without one)."""
-    dist = getattr(model, "_distribution", None)
-    if dist is None:
-        return state
-    from workbench.distribute.placement import place_state
-
-    return place_state(dist, state)
-
-
-def _check_layouts(model, dist) -> None:
-    """Every variable's layout fits the mesh and the variable (a clear error before anything compiles)."""
-    from workbench.distribute.placement import variable_shardings
-
-    variable_shardings(dist, model.get_variables())
-
-
-def _put(value, sharding):
-    from workbench.distribute.placement import put
-
-    return put(value, sharding)
-
-
-def _placed_batch(model, stacked, source):
-    dist = getattr(model, "_distribution", None)
-    if dist is None:
-        return stacked
-    from workbench.distribute.placement import place_batch
-
-    return place_batch(dist, stacked, process_local=getattr(source, "process_local", False))
+    return placement.model_state(model, state)
 
 
 def _function(model, key, make):
@@ -271,7 +240,7 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
     if dist is not None:  # fails here, before compiling, when the devices cannot share the batch
         local = int(np.shape(jax.tree_util.tree_leaves(first["x"])[0])[0])
         dist.check_batch_size(local * (jax.process_count() if getattr(source, "process_local", False) else 1))
-        _check_layouts(model, dist)
+        placement.check_layouts(model, dist)
     loop = _uses_loops(model, first)
     steps = steps_per_epoch or source.steps_per_epoch
     history = History()
@@ -303,13 +272,13 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
             state = {**state, "opt_state": spec.optimizer.set_learning_rate(state["opt_state"], rate)}
     else:
         state = _refresh_from_model(model, state)
-    state = _placed(model, state)
+    state = placement.model_state(model, state)
     start_epoch, start_step, record = initial_epoch, 0, None
     for c in cbs:
         resumed = c.restore_train_state(state)
         if resumed is not None:
             state, record = resumed
-            state = _placed(model, state)
+            state = placement.model_state(model, state)
             fresh_metrics = False
             start_epoch, start_step = record["position"]["epoch"], record["position"]["step"]
             seed = record["seed"]
@@ -361,7 +330,7 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
             step = start_step if epoch == start_epoch else 0
             if step == 0 and not fresh_metrics:
                 metrics = jax.device_put(initial_metrics) if shardings is None else \
-                    jax.tree_util.tree_map(_put, initial_metrics, shardings["metrics"])
+                    jax.tree_util.tree_map(placement.put, initial_metrics, shardings["metrics"])
                 model._train_state = {**model._train_state, "metrics": metrics}
             fresh_metrics = False
             cb.on_epoch_begin(epoch)
@@ -446,7 +415,7 @@ class _Dispatcher:
         if _variables_changed(model, state):
             state = _refresh_from_model(model, state)
         self.cb.on_train_batch_begin(step)
-        stacked = _placed_batch(model, stacked, self.source)
+        stacked = placement.model_batch(model, stacked, self.source)
         state, losses = self.compiles.call("train step", self.train_fn, state, stacked, valid,
                                            arg_names=("state", "batch", "valid"), axis0="steps per dispatch",
                                            context={"epoch": epoch, "step": self.global_step})
@@ -504,11 +473,7 @@ def _is_array_like(x) -> bool:
 def _evaluate_source(model, spec, source, flat_variables, steps=None) -> dict:
     variables = model.get_variables()
     variables = {sec: {p: flat_variables[p] for p in variables[sec]} for sec in variables}
-    dist = getattr(model, "_distribution", None)
-    if dist is not None:
-        from workbench.distribute.placement import place_variables
-
-        variables = place_variables(dist, variables)
+    variables = placement.model_variables(model, variables)
     # Decided when the data was first checked; a batch is read only if it was not.
     loop = model._loop_mode if getattr(model, "_loop_mode", None) is not None else \
         _uses_loops(model, _first_batch(source, 0))
@@ -520,7 +485,7 @@ def _evaluate_source(model, spec, source, flat_variables, steps=None) -> dict:
     compiles = getattr(model, "_compile_log", None)  # in a fit: validation's compilations are logged too
     try:
         for stacked, valid, _ in feed:
-            stacked = _placed_batch(model, stacked, source)
+            stacked = placement.model_batch(model, stacked, source)
             if compiles is None:
                 metrics = test_fn(variables, metrics, stacked, valid)
             else:
