@@ -1,5 +1,6 @@
-"""The built wheel installs into a fresh virtualenv and imports `workbench` and `workbench.kernels`."""
+"""The built wheel installs into a fresh virtualenv, imports `workbench` and `workbench.kernels`, and brings\nthe prebuilt lab extension, its server switch and the course."""
 
+import json
 import os
 import pathlib
 import shutil
@@ -60,6 +61,21 @@ def test_wheel_installs_and_imports(tmp_path):
     assert out[1] == os.path.join(out[0], "kernels"), out
     assert out[2] == "(1, 2)"
     assert out[3] == "1797"
+
+    # The prebuilt lab extension, the server extension's switch and the course land where Jupyter looks.
+    share = env_dir / "share" / "jupyter"
+    extension = share / "labextensions" / "jax-workbench-lab"
+    load = json.loads((extension / "package.json").read_text())["jupyterlab"]["_build"]["load"]
+    assert (extension / load).is_file() and (extension / "build-stamp.json").is_file()
+    assert list((extension / "schemas" / "jax-workbench-lab").glob("*.json"))
+    config = env_dir / "etc" / "jupyter" / "jupyter_server_config.d" / "workbench.json"
+    assert json.loads(config.read_text())["ServerApp"]["jpserver_extensions"] == {"workbench.lab": True}
+    course = sorted(p.name for p in (share / "workbench" / "notebooks").glob("*.ipynb"))
+    assert course == sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb")) and course
+    found = subprocess.run([str(py), "-c", "from workbench.lab.launch import bundled_notebooks; "
+                            "print(bundled_notebooks())"], capture_output=True, text=True, cwd=tmp_path,
+                           env=clean_env)
+    assert found.stdout.strip() == str(share / "workbench" / "notebooks"), found.stderr[-2000:]
 
 
 def test_editable_or_installed_package_imports_kernels():

@@ -230,12 +230,18 @@ def main(argv: list[str] | None = None) -> int:
     from workbench.export.cli import add_export_parser
     from workbench.export.repository_cli import add_models_parser
     from workbench.export.server.cli import add_serve_parser
+    from workbench.lab.launch import add_lab_parser
 
     add_export_parser(sub)
     add_models_parser(sub)
     add_serve_parser(sub)
+    add_lab_parser(sub)
     parser.add_argument("--version", action="store_true", help="print the version and exit")
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if getattr(args, "passes_unknown", False):
+        return args.func(args, unknown)
+    if unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     if args.version:
         from workbench import __version__
 

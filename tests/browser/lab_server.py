@@ -70,16 +70,26 @@ _APPS = {
         "notebook.log",
         ["--JupyterNotebookApp.expose_app_in_browser=True"],
     ),
+    # JupyterLab as `workbench lab DIR` starts it: the Workbench extension on, runs under DIR/runs.
+    "workbench": (
+        "workbench lab",
+        "workbench-lab.log",
+        [
+            "--LabApp.expose_app_in_browser=True",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        ],
+    ),
 }
 
 
-def start_lab(base_dir: Path, startup_timeout: float = 60.0, app: str = "jupyterlab") -> LabServer:
+def start_lab(base_dir: Path, startup_timeout: float = 60.0, app: str = "jupyterlab",
+              extra_args: tuple[str, ...] = (), extra_env: dict | None = None) -> LabServer:
     """Start `python -m <app>` from this venv under `base_dir` and wait until its API answers.
 
-    `app` is "jupyterlab" (JupyterLab 4) or "notebook" (Jupyter Notebook 7); both run on
-    jupyter_server and serve the same REST API. Every Jupyter directory (config, data, runtime,
+    `app` is "jupyterlab" (JupyterLab 4), "notebook" (Jupyter Notebook 7) or "workbench"
+    (JupyterLab through `workbench lab`); all run on jupyter_server and serve the same REST API. Every Jupyter directory (config, data, runtime,
     settings, workspaces) lives under `base_dir`, so the user's own Jupyter setup cannot change
-    what the tests see.
+    what the tests see. `extra_args` are added to the command line, `extra_env` to the environment.
     """
     if app not in _APPS:
         raise ValueError(f"app must be one of {sorted(_APPS)}, not {app!r}")
@@ -101,20 +111,24 @@ def start_lab(base_dir: Path, startup_timeout: float = 60.0, app: str = "jupyter
         "JUPYTERLAB_SETTINGS_DIR": str(dirs["settings"]),
         "JUPYTERLAB_WORKSPACES_DIR": str(dirs["workspaces"]),
         "IPYTHONDIR": str(base_dir / "ipython"),
+        **(extra_env or {}),
     }
+    if app == "workbench":
+        env.pop("WORKBENCH_RUNS_DIR", None)  # the lab's own default: <root>/runs, shared with its kernels
+        start = [sys.executable, "-m", "workbench.cli", "lab", str(dirs["notebooks"])]
+    else:
+        start = [sys.executable, "-m", app, f"--ServerApp.root_dir={dirs['notebooks']}"]
     command = [
-        sys.executable,
-        "-m",
-        app,
+        *start,
         "--no-browser",
         "--allow-root",
         "--ServerApp.ip=127.0.0.1",
         f"--ServerApp.port={port}",
         "--ServerApp.port_retries=0",
         f"--IdentityProvider.token={TOKEN}",
-        f"--ServerApp.root_dir={dirs['notebooks']}",
         f"--MappingKernelManager.default_kernel_name={KERNEL_NAME}",
         *app_options,
+        *extra_args,
     ]
     log_path = base_dir / log_name
     with log_path.open("wb") as log:

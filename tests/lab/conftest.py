@@ -15,7 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest_plugins = ["pytest_jupyter.jupyter_server"]
+# pytest-jupyter's fixtures (jp_fetch, jp_serverapp, ...) and its hooks for coroutine tests, for the
+# tests in this folder only: loaded as a plugin, its autouse event-loop fixture would reach every test
+# of the session, the browser tests' Playwright loop included.
+from pytest_jupyter.jupyter_server import *  # noqa: E402, F403
 
 
 def _fit(model, root: Path, name: str, **fit_kwargs) -> Path:
