@@ -176,3 +176,24 @@ def test_the_sidebar_says_when_the_server_side_is_missing_or_the_runs_root_unrea
             context.close()
         finally:
             server.stop()
+
+
+def test_the_launcher_card_makes_a_workbench_notebook_and_the_palette_has_the_commands(lab_page, workbench_lab):
+    page = lab_page
+    page.goto(f"/lab?reset&token={TOKEN}")
+    commands = ["workbench:open-sidebar", "workbench:refresh-runs", "workbench:new-notebook",
+                "workbench:compare-selected", "workbench:open-run", "workbench:export-run"]
+    page.wait_for_function("() => window.jupyterapp !== undefined")
+    present = page.evaluate(
+        "async ids => { await window.jupyterapp.restored; return ids.map(id => window.jupyterapp.commands.hasCommand(id)); }",
+        commands,
+    )
+    assert present == [True] * len(commands)
+    page.locator('.jp-LauncherCard[title="New Workbench notebook"]').click()
+    page.wait_for_function(
+        "() => window.jupyterapp.shell.currentWidget?.context?.path?.startsWith('Workbench')", timeout=60_000
+    )
+    path = page.evaluate("() => window.jupyterapp.shell.currentWidget.context.path")
+    assert (workbench_lab.root_dir / path).is_file()
+    expect(page.locator(".jp-NotebookPanel .jp-Cell").first).to_contain_text("Workbench notebook")
+    screenshot(page, "lab-new-notebook")
