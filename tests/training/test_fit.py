@@ -289,3 +289,25 @@ def test_optimizer_is_none_until_compile():
     assert m.optimizer is None and not m.compiled
     m.compile(optimizer="adam", loss="mse")
     assert isinstance(m.optimizer, workbench.optimizers.Adam) and m.compiled
+
+
+def test_a_partial_last_batch_of_fully_masked_padding_cannot_poison_the_loss():
+    # Padding rows of zeros are fully masked sequences: their average pooling is 0/0. Padding repeats
+    # real rows instead, so 37 examples in batches of 32 train and evaluate to finite, exact values.
+    import workbench as wb
+    from workbench import layers
+
+    wb.utils.set_random_seed(0)
+    tokens = wb.Input((None,), dtype="int32")
+    pooled = layers.GlobalAveragePooling1D()(layers.Embedding(20, 4, mask_zero=True)(tokens))
+    model = wb.Model(tokens, layers.Dense(2)(pooled))
+    model.compile("adam", wb.losses.SparseCategoricalCrossentropy(from_logits=True))
+    rng = np.random.default_rng(0)
+    x = rng.integers(1, 20, (37, 10)).astype("int32")
+    y = rng.integers(0, 2, 37).astype("int32")
+    logits = np.asarray(model.predict(x, batch_size=32, verbose=0), np.float64)
+    expected = np.mean(np.log(np.exp(logits).sum(1)) - logits[np.arange(37), y])
+    assert model.evaluate(x, y, batch_size=32, verbose=0) == pytest.approx(expected, rel=1e-5)
+    history = model.fit(x, y, batch_size=32, epochs=2, verbose=0, log=False)
+    assert np.isfinite(history.history["loss"]).all()
+    assert all(np.isfinite(w).all() for w in model.get_weights())

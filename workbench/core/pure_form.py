@@ -40,7 +40,12 @@ class PureForm:
         return [(found[id(w)], w) for w in self.weights]
 
     def get_variables(self) -> dict:
-        """The weights as a plain pytree: {"trainable": {path: array}, "non_trainable": {...}}."""
+        """The weights as a plain pytree: {"trainable": {path: array}, "non_trainable": {...}}.
+
+        The arrays are the model's own, not copies. `fit` donates the weights' buffers to its compiled
+        step (as Keras does on JAX), so an array taken before a `fit` is deleted by it; keep a copy,
+        `jax.tree_util.tree_map(jnp.copy, model.get_variables())`, to compare weights across training.
+        """
         trainable = {id(w) for w in self.trainable_weights}
         out = {"trainable": {}, "non_trainable": {}}
         for path, var in self._variable_paths():

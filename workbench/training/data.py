@@ -82,15 +82,10 @@ class ArrayBatches:
         order = self.order(epoch) if order is None else order
         idx = order[step * self.batch_size : (step + 1) * self.batch_size]
         n = len(idx)
-        pad = self.batch_size - n
+        rows = padding_rows(n, self.batch_size)
 
         def take(a):
-            if a is None:
-                return None
-            out = a[idx]
-            if pad:
-                out = np.concatenate([out, np.zeros((pad,) + out.shape[1:], out.dtype)], axis=0)
-            return out
+            return None if a is None else a[idx[rows]]
 
         mask = np.zeros(self.batch_size, "float32")
         mask[:n] = 1.0
@@ -289,13 +284,21 @@ class DatasetBatches(IterableBatches):
         return None
 
 
+def padding_rows(n: int, batch_size: int) -> np.ndarray:
+    """Row indices that fill a batch of `n` real rows up to `batch_size`: the real rows, then repeats.
+
+    Padded rows are masked out of losses and metrics, but the model still computes them. Repeating
+    real rows keeps them valid inputs: all-zero rows can make a model produce NaN (a fully masked
+    sequence averages 0/0), and NaN times a zero weight is still NaN in the loss and its gradient.
+    """
+    return np.arange(batch_size) % n
+
+
 def _pad_batch(x, y, sw, n, batch_size) -> dict:
-    pad = batch_size - n
+    rows = padding_rows(n, batch_size)
 
     def fill(a):
-        if a is None or not pad:
-            return a
-        return np.concatenate([a, np.zeros((pad,) + a.shape[1:], a.dtype)], axis=0)
+        return a if a is None or n == batch_size else a[rows]
 
     mask = np.zeros(batch_size, "float32")
     mask[:n] = 1.0
