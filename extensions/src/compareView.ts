@@ -8,7 +8,7 @@ import { Widget } from '@lumino/widgets';
 
 import { compareRuns } from './api';
 import { ChartSeries, lineChart } from './chart';
-import { h, replaceChildren, statusBadge } from './dom';
+import { h, replaceChildren, SmoothingSlider, smoothingSlider, statusBadge } from './dom';
 import {
   choiceColumn,
   CurveChoice,
@@ -18,7 +18,7 @@ import {
 } from './logic/compare';
 import { formatCell } from './logic/format';
 import { columnPoints } from './logic/metrics';
-import { clampWeight, emaDebiased } from './logic/smoothing';
+import { emaDebiased } from './logic/smoothing';
 import { CompareReply } from './logic/types';
 import { errorMessage } from './request';
 
@@ -46,17 +46,7 @@ export class CompareView extends Widget {
 
     this._picker = h('select', { class: 'wb-MetricPicker jp-mod-styled', 'aria-label': 'Metric' });
     this._picker.addEventListener('change', () => this._renderChart());
-    this._smoothing = h('input', {
-      class: 'wb-Smoothing',
-      type: 'range',
-      min: 0,
-      max: 0.99,
-      step: 0.01,
-      'aria-label': 'Smoothing'
-    });
-    this._smoothing.value = String(clampWeight(options.smoothing));
-    this._smoothingValue = h('output', { class: 'wb-SmoothingValue' });
-    this._smoothing.addEventListener('input', () => this._renderChart());
+    this._smoothing = smoothingSlider(options.smoothing, () => this._renderChart());
     const refresh = h('button', { class: 'jp-mod-styled', type: 'button' }, 'Refresh');
     refresh.addEventListener('click', () => void this.load());
 
@@ -72,7 +62,7 @@ export class CompareView extends Widget {
           'div',
           { class: 'wb-ChartToolbar' },
           h('label', null, 'Metric', this._picker),
-          h('label', { class: 'wb-SmoothingLabel' }, 'Smoothing', this._smoothing, this._smoothingValue),
+          this._smoothing.node,
           refresh
         )
       )
@@ -118,8 +108,7 @@ export class CompareView extends Widget {
   }
 
   private _renderChart(): void {
-    const weight = clampWeight(Number(this._smoothing.value));
-    this._smoothingValue.textContent = weight.toFixed(2);
+    const weight = this._smoothing.weight();
     const reply = this._reply;
     const choice: CurveChoice | undefined = this._choices.find(c => c.key === this._picker.value);
     if (!reply || !choice) {
@@ -231,8 +220,7 @@ export class CompareView extends Widget {
 
   private _openRun: (id: string) => void;
   private _picker: HTMLSelectElement;
-  private _smoothing: HTMLInputElement;
-  private _smoothingValue: HTMLOutputElement;
+  private _smoothing: SmoothingSlider;
   private _message: HTMLDivElement;
   private _chart: HTMLDivElement;
   private _table: HTMLDivElement;

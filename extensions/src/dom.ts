@@ -2,6 +2,8 @@
  * A few small helpers to build plain DOM, so views read like the markup they make.
  */
 
+import { clampWeight } from './logic/smoothing';
+
 type Attrs = Record<string, string | number | boolean | null | undefined>;
 type Child = Node | string | number | null | undefined | false;
 
@@ -86,6 +88,44 @@ export function section(
     h('summary', { class: 'wb-SectionTitle' }, title),
     ...children
   );
+}
+
+/** A smoothing slider with the weight it is set to shown beside it. */
+export interface SmoothingSlider {
+  /** The label holding the slider and its value. */
+  node: HTMLLabelElement;
+  input: HTMLInputElement;
+  output: HTMLOutputElement;
+  /** The slider's weight, 0 to 0.99; also shows it beside the slider. */
+  weight(): number;
+}
+
+/**
+ * A labelled smoothing slider from 0 to 0.99, set to `weight`; `onInput` is
+ * called whenever the user moves it.
+ */
+export function smoothingSlider(weight: number, onInput: () => void): SmoothingSlider {
+  const input = h('input', {
+    class: 'wb-Smoothing',
+    type: 'range',
+    min: 0,
+    max: 0.99,
+    step: 0.01,
+    'aria-label': 'Smoothing'
+  });
+  input.value = String(clampWeight(weight));
+  const output = h('output', { class: 'wb-SmoothingValue' });
+  input.addEventListener('input', onInput);
+  return {
+    node: h('label', { class: 'wb-SmoothingLabel' }, 'Smoothing', input, output),
+    input,
+    output,
+    weight: () => {
+      const value = clampWeight(Number(input.value));
+      output.textContent = value.toFixed(2);
+      return value;
+    }
+  };
 }
 
 /** A run's status: a dot (pulsing while running) and the status word. */

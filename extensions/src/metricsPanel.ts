@@ -4,9 +4,9 @@
  */
 
 import { ChartSeries, lineChart } from './chart';
-import { h, replaceChildren, section } from './dom';
+import { h, replaceChildren, section, SmoothingSlider, smoothingSlider } from './dom';
 import { columnPoints, pairMetrics } from './logic/metrics';
-import { clampWeight, emaDebiased } from './logic/smoothing';
+import { emaDebiased } from './logic/smoothing';
 import { MetricsKind, MetricsReply } from './logic/types';
 
 const SPLIT_COLORS: Record<string, string> = {
@@ -24,17 +24,7 @@ export interface MetricsPanelOptions {
 export class MetricsPanel {
   constructor(options: MetricsPanelOptions) {
     this._onKindChange = options.onKindChange;
-    this._smoothing = h('input', {
-      class: 'wb-Smoothing',
-      type: 'range',
-      min: 0,
-      max: 0.99,
-      step: 0.01,
-      'aria-label': 'Smoothing'
-    });
-    this._smoothing.value = String(clampWeight(options.smoothing));
-    this._smoothingValue = h('output', { class: 'wb-SmoothingValue' });
-    this._smoothing.addEventListener('input', () => this._render());
+    this._smoothing = smoothingSlider(options.smoothing, () => this._render());
 
     this._kindButtons = (['epoch', 'batch'] as MetricsKind[]).map(kind => {
       const button = h(
@@ -55,7 +45,7 @@ export class MetricsPanel {
         'div',
         { class: 'wb-ChartToolbar' },
         h('div', { class: 'wb-KindToggle', role: 'group', 'aria-label': 'Points' }, ...this._kindButtons),
-        h('label', { class: 'wb-SmoothingLabel' }, 'Smoothing', this._smoothing, this._smoothingValue)
+        this._smoothing.node
       ),
       this._charts,
       this._notes
@@ -79,8 +69,7 @@ export class MetricsPanel {
   }
 
   private _render(): void {
-    const weight = clampWeight(Number(this._smoothing.value));
-    this._smoothingValue.textContent = weight.toFixed(2);
+    const weight = this._smoothing.weight();
     const metrics = this._metrics;
     if (!metrics) {
       const text = this._error
@@ -143,8 +132,7 @@ export class MetricsPanel {
   }
 
   private _onKindChange: (kind: MetricsKind) => void;
-  private _smoothing: HTMLInputElement;
-  private _smoothingValue: HTMLOutputElement;
+  private _smoothing: SmoothingSlider;
   private _kindButtons: HTMLButtonElement[];
   private _charts: HTMLDivElement;
   private _notes: HTMLDivElement;

@@ -3,16 +3,13 @@
  * run is running it refreshes itself on the poll schedule.
  */
 
-import { Message } from '@lumino/messaging';
-import { Widget } from '@lumino/widgets';
-
 import { exportRun, getMetrics, getRun, getStatus } from './api';
 import { h, replaceChildren, statusBadge } from './dom';
 import { askExportOptions, exportResult } from './exportDialog';
 import { formatDuration, formatTime } from './logic/format';
-import { PollScheduler } from './logic/poller';
 import { MetricsReply, RunDetail } from './logic/types';
 import { MetricsPanel } from './metricsPanel';
+import { PollingWidget } from './pollingWidget';
 import { detailSections } from './runSections';
 import { APIError, errorMessage } from './request';
 
@@ -24,9 +21,9 @@ export interface RunViewOptions {
   maxRefreshInterval: number;
 }
 
-export class RunView extends Widget {
+export class RunView extends PollingWidget {
   constructor(options: RunViewOptions) {
-    super();
+    super(options);
     this.runId = options.id;
     this.addClass('wb-RunView');
     this.node.dataset.runId = options.id;
@@ -72,13 +69,6 @@ export class RunView extends Widget {
     this.node.appendChild(this._exportOutput);
     this.node.appendChild(this._metrics.node);
     this.node.appendChild(this._details);
-
-    this._poller = new PollScheduler({
-      poll: () => this._load(),
-      interval: options.refreshInterval,
-      maxInterval: options.maxRefreshInterval,
-      paused: true
-    });
   }
 
   readonly runId: string;
@@ -90,15 +80,11 @@ export class RunView extends Widget {
 
   /** Load the run and its metrics again now. */
   refresh(): void {
-    if (this._poller.stopped || this._poller.paused) {
+    if (this.poller.stopped || this.poller.paused) {
       void this._load();
     } else {
-      this._poller.refresh();
+      this.poller.refresh();
     }
-  }
-
-  setIntervals(refreshInterval: number, maxRefreshInterval: number): void {
-    this._poller.setIntervals(refreshInterval, maxRefreshInterval);
   }
 
   /** Ask how to export the run, export it, and show the outcome here. */
@@ -157,46 +143,18 @@ export class RunView extends Widget {
     }
   }
 
-  dispose(): void {
-    if (this.isDisposed) {
-      return;
-    }
-    this._poller.stop();
-    super.dispose();
-  }
-
-  protected onAfterAttach(msg: Message): void {
-    super.onAfterAttach(msg);
-    this._syncPolling();
-  }
-
-  protected onAfterShow(msg: Message): void {
-    super.onAfterShow(msg);
-    this._syncPolling();
-  }
-
-  protected onBeforeHide(msg: Message): void {
-    super.onBeforeHide(msg);
-    this._poller.pause();
-  }
-
-  protected onBeforeDetach(msg: Message): void {
-    this._poller.pause();
-    super.onBeforeDetach(msg);
+  protected poll(): Promise<boolean> {
+    return this._load();
   }
 
   /**
    * Poll while the run runs (or is not loaded yet) and the view can be seen;
    * resuming polls at once, so this also makes the first load.
    */
-  private _syncPolling(): void {
+  protected shouldPoll(): boolean {
     const running =
       !this._missing && (this._detail === null || this._detail.status === 'running');
-    if (running && this.isVisible) {
-      this._poller.resume();
-    } else {
-      this._poller.pause();
-    }
+    return running && this.isVisible;
   }
 
   /** Fetch the run and its metrics; true when anything changed or it still runs. */
@@ -221,7 +179,7 @@ export class RunView extends Widget {
           ? `Run ${this.runId} was not found: ${errorMessage(error)}`
           : `Could not load run ${this.runId}: ${errorMessage(error)}`
       );
-      this._syncPolling();
+      this.syncPolling();
       return false;
     }
     this._missing = false;
@@ -243,7 +201,7 @@ export class RunView extends Widget {
       this._metrics.show(metrics, metricsError);
     }
     const running = detail.status === 'running';
-    this._syncPolling();
+    this.syncPolling();
     return changed || running;
   }
 
@@ -286,7 +244,6 @@ export class RunView extends Widget {
   private _exportOutput: HTMLDivElement;
   private _message: HTMLDivElement;
   private _details: HTMLDivElement;
-  private _poller: PollScheduler;
   private _detail: RunDetail | null = null;
   private _metrics: MetricsPanel;
   private _detailKey = '';

@@ -3,17 +3,15 @@
  * by polling while the panel is visible.
  */
 
-import { Message } from '@lumino/messaging';
 import { ISignal, Signal } from '@lumino/signaling';
-import { Widget } from '@lumino/widgets';
 import { refreshIcon } from '@jupyterlab/ui-components';
 
 import { getStatus, listRuns } from './api';
 import { h, replaceChildren, statusBadge } from './dom';
 import { formatDuration, formatTime } from './logic/format';
-import { PollScheduler } from './logic/poller';
 import { bestEntries, filterRuns, runsFingerprint, sortNewestFirst } from './logic/runs';
 import { RunRow } from './logic/types';
+import { PollingWidget } from './pollingWidget';
 import { APIError, errorMessage } from './request';
 
 export const SIDEBAR_ID = 'workbench-sidebar';
@@ -34,9 +32,9 @@ export interface RunsSidebarOptions {
   maxRefreshInterval: number;
 }
 
-export class RunsSidebar extends Widget {
+export class RunsSidebar extends PollingWidget {
   constructor(options: RunsSidebarOptions) {
-    super();
+    super({ ...options, watchDocumentVisibility: true });
     this.id = SIDEBAR_ID;
     this.addClass('wb-Sidebar');
     this._options = options;
@@ -88,15 +86,6 @@ export class RunsSidebar extends Widget {
     );
     this.node.appendChild(this._list);
     this.node.appendChild(this._footer);
-
-    this._poller = new PollScheduler({
-      poll: () => this._poll(),
-      interval: options.refreshInterval,
-      maxInterval: options.maxRefreshInterval,
-      paused: true
-    });
-    this._onVisibility = () => this._syncPolling();
-    document.addEventListener('visibilitychange', this._onVisibility);
   }
 
   /** The ids of the checked runs, in list order. */
@@ -118,57 +107,20 @@ export class RunsSidebar extends Widget {
 
   /** Ask the server now. */
   refresh(): void {
-    if (this._poller.paused) {
+    if (this.poller.paused) {
       // Hidden: one poll now, and the cycle carries on once shown.
-      void this._poll();
+      void this.poll();
     } else {
-      this._poller.refresh();
+      this.poller.refresh();
     }
-  }
-
-  setIntervals(refreshInterval: number, maxRefreshInterval: number): void {
-    this._poller.setIntervals(refreshInterval, maxRefreshInterval);
-  }
-
-  dispose(): void {
-    if (this.isDisposed) {
-      return;
-    }
-    this._poller.stop();
-    document.removeEventListener('visibilitychange', this._onVisibility);
-    super.dispose();
-  }
-
-  protected onAfterShow(msg: Message): void {
-    super.onAfterShow(msg);
-    this._syncPolling();
-  }
-
-  protected onAfterAttach(msg: Message): void {
-    super.onAfterAttach(msg);
-    this._syncPolling();
-  }
-
-  protected onBeforeHide(msg: Message): void {
-    super.onBeforeHide(msg);
-    this._poller.pause();
-  }
-
-  protected onBeforeDetach(msg: Message): void {
-    this._poller.pause();
-    super.onBeforeDetach(msg);
   }
 
   /** Poll only while someone can see the list. */
-  private _syncPolling(): void {
-    if (this.isVisible && !document.hidden) {
-      this._poller.resume();
-    } else {
-      this._poller.pause();
-    }
+  protected shouldPoll(): boolean {
+    return this.isVisible && !document.hidden;
   }
 
-  private async _poll(): Promise<boolean> {
+  protected async poll(): Promise<boolean> {
     if (!this._serverChecked) {
       try {
         await getStatus();
@@ -345,8 +297,6 @@ export class RunsSidebar extends Widget {
   private _message: HTMLDivElement;
   private _list: HTMLUListElement;
   private _footer: HTMLDivElement;
-  private _poller: PollScheduler;
-  private _onVisibility: () => void;
   private _rows = new Map<string, HTMLLIElement>();
   private _runs: RunRow[] = [];
   private _root = '';

@@ -139,6 +139,17 @@ def test_a_training_run_appears_updates_and_exports_from_the_sidebar(lab_page, w
     assert (workbench_lab.root_dir / "models" / "browser-mlp" / "1" / "manifest.json").is_file()
     assert "browser-mlp" in result.inner_text()
 
+    # The rest of the run view: the model and its settings, environment, checkpoints, profile, artifacts.
+    import jax
+
+    view.locator("button.wb-RunRefresh").click()
+    expect(view.locator(".wb-ConfigSection")).to_contain_text("Dense")
+    expect(view.locator(".wb-ConfigSection")).to_contain_text("batch_size")
+    expect(view.locator(".wb-EnvironmentSection")).to_contain_text(jax.__version__)
+    expect(view.locator(".wb-CheckpointsSection tbody tr").first).to_be_attached()
+    expect(view.locator(".wb-ProfileSection")).to_contain_text("data_wait")
+    expect(view.locator(".wb-ArtifactsSection")).to_contain_text(path)
+
 
 def test_two_runs_compare_side_by_side(lab_page, workbench_lab):
     for name in ("browser-a", "browser-b"):

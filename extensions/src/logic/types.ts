@@ -28,14 +28,18 @@ export interface BestValue {
   mode: 'min' | 'max';
 }
 
-/** One row of GET runs. */
-export interface RunRow {
+/** What every answer about one run says of it. */
+export interface RunSummary {
   id: string;
   name: string | null;
   status: RunStatus;
   created: string | null;
   ended: string | null;
   duration_s: number | null;
+}
+
+/** One row of GET runs. */
+export interface RunRow extends RunSummary {
   steps: number | null;
   epochs: number | null;
   last?: {
@@ -118,13 +122,7 @@ export interface RunInfo {
 }
 
 /** GET runs/<id> */
-export interface RunDetail {
-  id: string;
-  name: string | null;
-  status: RunStatus;
-  created: string | null;
-  ended: string | null;
-  duration_s: number | null;
+export interface RunDetail extends RunSummary {
   path: string;
   info: RunInfo;
   notes?: string[];
