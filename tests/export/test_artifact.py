@@ -332,6 +332,12 @@ def test_export_show_prints_the_signatures(exported, capsys):
     assert "serving_default (default)" in out and "in  features: float32[batch, 4]" in out
 
 
+def test_signatures_read_well_when_printed(exported):
+    shown = repr(wx.load(exported).signatures)
+    assert shown == ("{'serving_default': <Signature serving_default(features: float32[batch, 4]) -> "
+                     "(logits: float32[batch, 3])>}"), shown
+
+
 def test_programs_are_traced_in_portable_mode(tmp_path):
     from workbench.core import context
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -278,6 +279,17 @@ def test_model_checkpoint_writes_keras_files_and_keeps_the_best(tmp_path):
     for a, b in zip(model.get_weights(), reloaded.get_weights()):
         np.testing.assert_array_equal(a, b)
     assert best.exists()
+
+
+def test_model_checkpoint_verbose_prints_both_values_with_five_decimals(tmp_path, capsys):
+    x, y = _data()
+    checkpoint = ModelCheckpoint(tmp_path / "best.weights.h5", save_best_only=True, save_weights_only=True,
+                                 verbose=1)
+    _model().fit(x, y, batch_size=16, epochs=2, verbose=0, validation_split=0.25, callbacks=[checkpoint])
+    lines = [line for line in capsys.readouterr().out.splitlines() if "improved" in line]
+    assert lines[0].startswith("ModelCheckpoint: val_loss improved from nothing to ")
+    for line in lines[1:]:
+        assert re.fullmatch(r"ModelCheckpoint: val_loss improved from \d+\.\d{5} to \d+\.\d{5}\.", line), line
 
 
 def test_model_checkpoint_folder_holds_orbax_train_states_that_restore(tmp_path):

@@ -71,8 +71,11 @@ class Signature:
         return out[0] if len(out) == 1 else {s.name: v for s, v in zip(self._out_specs, out)}
 
     def __repr__(self) -> str:
-        ins = ", ".join(f"{s.name}: {s.dtype}{list(s.shape)}" for s in self._specs)
-        outs = ", ".join(f"{s.name}: {s.dtype}{list(s.shape)}" for s in self._out_specs)
+        def spec(s: TensorSpec) -> str:
+            return f"{s.name}: {s.dtype}[{', '.join(str(d) for d in s.shape)}]"
+
+        ins = ", ".join(spec(s) for s in self._specs)
+        outs = ", ".join(spec(s) for s in self._out_specs)
         return f"<Signature {self.name}({ins}) -> ({outs})>"
 
 
@@ -101,6 +104,9 @@ class Artifact:
 class _ReadOnly(Mapping):
     def __init__(self, data: dict):
         self._data = data
+
+    def __repr__(self) -> str:
+        return "{" + ", ".join(f"{k!r}: {v!r}" for k, v in self._data.items()) + "}"
 
     def __getitem__(self, key):
         try:

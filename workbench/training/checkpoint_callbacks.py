@@ -216,7 +216,8 @@ class ModelCheckpoint(Callback):
             return False
         if self.best is None or self._sign * (current - self.best) > 0:
             if self.verbose:
-                print(f"ModelCheckpoint: {self.monitor} improved from {self.best} to {current:.5f}.")
+                before = "nothing" if self.best is None else f"{self.best:.5f}"
+                print(f"ModelCheckpoint: {self.monitor} improved from {before} to {current:.5f}.")
             self.best = current
             return True
         return False
