@@ -90,12 +90,19 @@ export function lineChart(options: ChartOptions): SVGSVGElement {
     return svg;
   }
 
-  const [x0, x1] = spread(Math.min(...xs), Math.max(...xs));
+  const xMin = Math.min(...xs);
+  const xMax = Math.max(...xs);
+  const [x0, x1] = spread(xMin, xMax);
   const [y0, y1] = niceDomain(Math.min(...ys), Math.max(...ys), 4);
   const sx = (x: number) => plot.left + ((x - x0) / (x1 - x0)) * (plot.right - plot.left);
   const sy = (y: number) => plot.bottom - ((y - y0) / (y1 - y0)) * (plot.bottom - plot.top);
+  // Epochs and steps are whole numbers: no ticks between them, and a single
+  // point gets its own tick only.
+  const xTicks = xs.every(x => Number.isInteger(x))
+    ? niceTicks(xMin, xMax, 5, { integer: true })
+    : niceTicks(x0, x1, 5);
 
-  svg.appendChild(axes(plot, x0, x1, y0, y1, sx, sy, options.xLabel));
+  svg.appendChild(axes(plot, xTicks, y0, y1, sx, sy, options.xLabel));
 
   const curves = s('g', { class: 'wb-Curves' });
   for (const series of options.series) {
@@ -139,8 +146,7 @@ type Plot = { left: number; right: number; top: number; bottom: number };
 
 function axes(
   plot: Plot,
-  x0: number,
-  x1: number,
+  xTicks: ReadonlyArray<number>,
   y0: number,
   y1: number,
   sx: (x: number) => number,
@@ -165,7 +171,6 @@ function axes(
       s('text', { class: 'wb-TickLabel wb-mod-y', x: plot.left - 6, y: y + 3.5 }, formatTick(tick, tickStep(yTicks)))
     );
   }
-  const xTicks = niceTicks(x0, x1, 5);
   for (const tick of xTicks) {
     const x = sx(tick);
     group.appendChild(

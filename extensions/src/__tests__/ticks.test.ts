@@ -17,6 +17,45 @@ describe('niceTicks', () => {
   });
 });
 
+describe('niceTicks on an integer axis (epochs, steps)', () => {
+  const integer = { integer: true };
+  const labels = (ticks: number[]) =>
+    ticks.map(t => formatTick(t, ticks.length > 1 ? ticks[1] - ticks[0] : 1));
+
+  it('puts ticks on whole numbers only over a short run', () => {
+    expect(niceTicks(0, 2, 5, integer)).toEqual([0, 1, 2]);
+    expect(niceTicks(0, 1, 5, integer)).toEqual([0, 1]);
+    expect(labels(niceTicks(0, 2, 5, integer))).toEqual(['0', '1', '2']);
+    expect(labels(niceTicks(0, 1, 5, integer))).toEqual(['0', '1']);
+  });
+
+  it('gives a single point its own tick and nothing else', () => {
+    expect(niceTicks(0, 0, 5, integer)).toEqual([0]);
+    expect(niceTicks(3, 3, 5, integer)).toEqual([3]);
+  });
+
+  it('keeps round steps over a longer run', () => {
+    const ticks = niceTicks(0, 29, 5, integer);
+    expect(ticks).toEqual([0, 10, 20]);
+    expect(ticks.every(t => Number.isInteger(t))).toBe(true);
+    expect(labels(ticks)).toEqual(['0', '10', '20']);
+  });
+
+  it('never steps by less than 1', () => {
+    for (let max = 0; max <= 30; max++) {
+      const ticks = niceTicks(0, max, 5, integer);
+      expect(ticks.length).toBeGreaterThan(0);
+      expect(ticks.every(t => Number.isInteger(t))).toBe(true);
+      ticks.slice(1).forEach((t, i) => expect(t - ticks[i]).toBeGreaterThanOrEqual(1));
+    }
+  });
+
+  it('leaves fractional axes as they were', () => {
+    expect(niceTicks(0, 1, 5)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
+    expect(niceTicks(0, 2, 5)).toEqual([0, 0.5, 1, 1.5, 2]);
+  });
+});
+
 describe('niceDomain', () => {
   it('widens the range out to ticks', () => {
     expect(niceDomain(0.13, 0.87, 4)).toEqual([0, 1]);

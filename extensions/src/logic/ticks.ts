@@ -4,19 +4,37 @@
 
 import { formatValue } from './format';
 
+export interface TickOptions {
+  /**
+   * The axis counts whole things (epochs, steps): ticks fall on whole numbers
+   * only, at least 1 apart, and a range of zero width keeps its single value
+   * instead of being widened.
+   */
+  integer?: boolean;
+}
+
 /**
  * About `count` evenly spaced round values covering [min, max]: steps of 1, 2
  * or 5 times a power of ten. A range of zero width is widened around its value.
  *
  * @example
  * niceTicks(0, 1, 5); // [0, 0.2, 0.4, 0.6, 0.8, 1]
+ * niceTicks(0, 2, 5, { integer: true }); // [0, 1, 2]
  */
-export function niceTicks(min: number, max: number, count = 5): number[] {
+export function niceTicks(
+  min: number,
+  max: number,
+  count = 5,
+  options: TickOptions = {}
+): number[] {
   if (!Number.isFinite(min) || !Number.isFinite(max)) {
     return [];
   }
   if (min > max) {
     [min, max] = [max, min];
+  }
+  if (options.integer) {
+    return integerTicks(min, max, count);
   }
   // A range within rounding noise (a float32 constant, say) is a flat line.
   if (max - min <= 1e-6 * Math.max(Math.abs(min), Math.abs(max))) {
@@ -59,6 +77,27 @@ export function niceDomain(
   const lo = ticks[0] > min ? ticks[0] - step : ticks[0];
   const hi = ticks[ticks.length - 1] < max ? ticks[ticks.length - 1] + step : ticks[ticks.length - 1];
   return lo === hi ? [lo - 1, hi + 1] : [lo, hi];
+}
+
+/** Whole-number ticks within [min, max], steps of 1, 2 or 5 times a power of ten. */
+function integerTicks(min: number, max: number, count: number): number[] {
+  // `+ 0` turns the -0 that Math.ceil(-1e-9) gives into 0.
+  const lo = Math.ceil(min - 1e-9) + 0;
+  const hi = Math.floor(max + 1e-9) + 0;
+  if (lo > hi) {
+    return [];
+  }
+  if (lo === hi) {
+    return [lo];
+  }
+  const step = Math.max(1, niceStep((max - min) / Math.max(1, count)));
+  const first = Math.ceil(lo / step - 1e-9);
+  const last = Math.floor(hi / step + 1e-9);
+  const ticks: number[] = [];
+  for (let i = first; i <= last; i++) {
+    ticks.push(Math.round(i * step) + 0);
+  }
+  return ticks;
 }
 
 function niceStep(rough: number): number {
