@@ -26,7 +26,7 @@ async def error(jp_fetch, *parts, method="GET", body=None, **params):
     return caught.value.code, json.loads(caught.value.response.body)["message"]
 
 
-def _concrete(pattern: str, base_url: str, run_id: str) -> str:
+def _concrete(pattern: str, run_id: str) -> str:
     return re.sub(r"\(\?P<run_id>[^)]*\)", run_id, pattern).replace("$", "")
 
 
@@ -36,7 +36,7 @@ async def test_every_route_refuses_unauthenticated_requests(jp_serverapp, http_s
     table = routes(jp_base_url)
     assert len(table) == 7
     for pattern, handler in table:
-        url = _concrete(pattern, jp_base_url, made_runs["mlp"].name)
+        url = _concrete(pattern, made_runs["mlp"].name)
         methods = [m for m in ("GET", "POST") if m.lower() in vars(handler)]
         assert methods, handler
         for method in methods:

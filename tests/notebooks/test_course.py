@@ -9,7 +9,6 @@ thresholds, files written); an assertion that fails is a cell error here.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
 from pathlib import Path
@@ -66,7 +65,7 @@ def _text(cell) -> str:
 
 
 @pytest.mark.parametrize("path", COURSE, ids=lambda p: p.stem)
-def test_notebook_runs_top_to_bottom_and_its_checks_pass(path, tmp_path):
+def test_notebook_runs_top_to_bottom_and_its_checks_pass(path, tmp_path, monkeypatch):
     from nbclient import NotebookClient
 
     work = tmp_path / "work"
@@ -75,17 +74,10 @@ def test_notebook_runs_top_to_bottom_and_its_checks_pass(path, tmp_path):
         if asset.is_file() and asset.suffix != ".ipynb":
             shutil.copy(asset, work / asset.name)
     notebook = _with_solutions(_read(path))
-    env_before = os.environ.get("WORKBENCH_RUNS_DIR")
-    os.environ["WORKBENCH_RUNS_DIR"] = str(work / "runs")
+    monkeypatch.setenv("WORKBENCH_RUNS_DIR", str(work / "runs"))  # the kernel inherits it
     started = time.monotonic()
-    try:
-        NotebookClient(notebook, timeout=TIME_LIMIT, kernel_name="python3",
-                       resources={"metadata": {"path": str(work)}}).execute()
-    finally:
-        if env_before is None:
-            os.environ.pop("WORKBENCH_RUNS_DIR", None)
-        else:
-            os.environ["WORKBENCH_RUNS_DIR"] = env_before
+    NotebookClient(notebook, timeout=TIME_LIMIT, kernel_name="python3",
+                   resources={"metadata": {"path": str(work)}}).execute()
     elapsed = time.monotonic() - started
     assert elapsed < TIME_LIMIT, f"{path.name} took {elapsed:.0f} s"
     for cell in notebook.cells:

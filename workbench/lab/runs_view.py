@@ -92,10 +92,10 @@ def _parse_time(text) -> datetime.datetime | None:
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=datetime.UTC)
 
 
-def duration(info: dict, status: str) -> float | None:
-    """Seconds from `created` to `ended`, or to now while the run is running."""
-    start = _parse_time(info.get("created"))
-    end = _parse_time(info.get("ended"))
+def duration(created, ended, status: str) -> float | None:
+    """Seconds from `created` to `ended` (ISO 8601 times), or to now while the run is running."""
+    start = _parse_time(created)
+    end = _parse_time(ended)
     if start is None:
         return None
     if end is None:
@@ -181,15 +181,14 @@ def list_rows(root: Path) -> dict:
     for info in reversed(infos):
         if not inside(info.path, root):  # a symlink leading out of the root is not shown or served
             continue
-        run_json = reader.read_run_json(info.path) or {}
         rows.append(
             {
-                "id": info.id if info.id == info.path.name else info.path.name,
+                "id": info.path.name,
                 "name": info.name,
                 "status": info.status,
                 "created": info.created,
-                "ended": run_json.get("ended"),
-                "duration_s": duration(run_json, info.status),
+                "ended": info.ended,
+                "duration_s": duration(info.created, info.ended, info.status),
                 "steps": info.steps,
                 "epochs": info.epochs,
                 "last": info.last,
@@ -333,7 +332,7 @@ def run_detail(root: Path, run_id: str) -> dict:
             "status": run.status,
             "created": info.get("created"),
             "ended": info.get("ended"),
-            "duration_s": duration(info, run.status),
+            "duration_s": duration(info.get("created"), info.get("ended"), run.status),
             "path": str(folder),
             "info": info,
             "notes": run.notes,
@@ -388,19 +387,16 @@ def compare_runs(root: Path, ids: list[str]) -> dict:
         rows = reader.compare(folders)
     except RunError as e:
         raise NotFound(f"A run cannot be read: {e.problem}") from None
-    hparams, metrics = [], []
+    hparams, metrics, curves = [], [], {}
     for folder, row in zip(folders, rows):
         row["id"] = folder.name
-        info = reader.read_run_json(folder) or {}
-        declared = info.get("hparams") if isinstance(info.get("hparams"), dict) else {}
+        run = reader.load_run(folder)
+        declared = run.info.get("hparams") if isinstance(run.info.get("hparams"), dict) else {}
         for key in row:
             if key in ("id", "name", "status"):
                 continue
             target = hparams if (key in declared or key.removeprefix("hparam:") in declared) else metrics
             if key not in target:
                 target.append(key)
-    curves = {}
-    for folder in folders:
-        run = reader.load_run(folder)
         curves[folder.name] = {s: _split_columns(run, s, "epoch") for s in ("train", "val")}
     return finite({"rows": rows, "hparams": hparams, "metrics": metrics, "curves": curves})

@@ -197,6 +197,7 @@ class RunInfo:
     epochs: int | None
     last: dict  # split ("train", "val") -> the values of the last epoch
     message: str | None = None  # why the run is listed as "unknown", or a note about it
+    ended: str | None = None  # UTC, ISO 8601, once the run stopped being written
 
 
 class Run:
@@ -357,6 +358,7 @@ def _info(path: Path) -> RunInfo:
         epochs=epochs,
         last=last,
         message=message,
+        ended=info.get("ended"),
     )
 
 
